@@ -1,0 +1,1039 @@
+"""A local, stateful Runcrate API server for tests, examples and offline work.
+
+Run it::
+
+    python -m runcrate_emulator --port 8787
+
+or from Python (a background thread)::
+
+    from runcrate_emulator import start_emulator
+    with start_emulator() as emu:
+        client = emu.client()          # a runcrate.Runcrate bound to it
+        emu.fail("/api/v1/instances", status=503, retry_after=0)   # next request fails
+
+Both API surfaces (``/api/v1`` and ``/v1``) are served on one port. State
+lives in memory. Needs only the standard library, aiohttp and runcrate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import fnmatch
+import hashlib
+import itertools
+import json
+import random
+import threading
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Awaitable, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from aiohttp import web
+
+import runcrate
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+API = "/api/v1"
+CONTROL = "/_emulator"
+STORAGE_PRICE_GB_MONTH = 0.03
+WEEK = timedelta(days=7)
+INITIAL_CREDITS = 100.0
+
+# ----------------------------------------------------------------------
+# Catalogues
+# ----------------------------------------------------------------------
+
+# (gpu type, USD per GPU-hour, CPU cores per GPU, memory GB per GPU, regions)
+GPU_OFFERS: Sequence[Tuple[str, float, int, int, Sequence[str]]] = (
+    ("H100", 2.49, 16, 200, ("us-east", "us-west", "eu-west")),
+    ("H100-SXM", 2.99, 24, 240, ("us-east",)),
+    ("A100", 1.29, 12, 120, ("us-east", "eu-west", "eu-central")),
+    ("A100-80GB", 1.69, 12, 160, ("us-east", "us-west")),
+    ("L40S", 0.99, 8, 64, ("us-west", "eu-central")),
+    ("RTX4090", 0.49, 8, 48, ("us-east", "eu-central", "ap-southeast")),
+    ("A4000", 0.19, 4, 32, ("us-east", "eu-west")),
+)
+GPU_COUNTS = (1, 2, 4, 8)
+ADJECTIVES = ("bold", "calm", "brave", "eager", "keen", "swift", "quiet", "bright")
+SCIENTISTS = ("tesla", "curie", "turing", "noether", "hopper", "lovelace", "bohr", "fermi")
+
+STORAGE_REGIONS = (
+    {"id": "137", "name": "us-east-1", "provider": "aws-s3"},
+    {"id": "138", "name": "us-west-2", "provider": "aws-s3"},
+    {"id": "211", "name": "eu-central-1", "provider": "wasabi"},
+    {"id": "305", "name": "us-west-004", "provider": "backblaze-b2"},
+)
+
+TEMPLATE_SEEDS = (
+    ("PyTorch", "ml", "PyTorch with CUDA and cuDNN"),
+    ("TensorFlow", "ml", "TensorFlow with GPU support"),
+    ("JAX", "ml", "JAX with CUDA"),
+    ("vLLM", "llm", "vLLM OpenAI-compatible server"),
+    ("Text Generation Inference", "llm", "Hugging Face TGI server"),
+    ("Ollama", "llm", "Ollama with a web UI"),
+    ("ComfyUI", "image", "ComfyUI node editor for diffusion models"),
+    ("Stable Diffusion WebUI", "image", "AUTOMATIC1111 web UI"),
+    ("Jupyter Lab", "notebook", "JupyterLab with the scientific Python stack"),
+    ("VS Code Server", "dev", "Browser VS Code"),
+    ("Ubuntu", "base", "Plain Ubuntu with CUDA drivers"),
+    ("Axolotl", "ml", "Fine-tuning with Axolotl"),
+)
+
+
+def _instance_types() -> List[Dict[str, Any]]:
+    offers = []
+    names = itertools.product(ADJECTIVES, SCIENTISTS)
+    for gpu, rate, cpus, mem, regions in GPU_OFFERS:
+        for region in regions:
+            for count in GPU_COUNTS:
+                adjective, scientist = next(names, ("spare", "unit"))
+                suffix = hashlib.sha256(f"{gpu}{region}{count}".encode()).hexdigest()[:4]
+                offers.append(
+                    {
+                        "id": f"{adjective}-{scientist}-{gpu.lower()}-{suffix}",
+                        "gpu_type": gpu,
+                        "gpu_count": count,
+                        "cpu_cores": cpus * count,
+                        "memory_gb": mem * count,
+                        "storage_gb": 100 * count,
+                        "region": region,
+                        "deployment_type": "vm",
+                        "hourly_rate": round(rate * count, 2),
+                    }
+                )
+    return offers
+
+
+def _templates() -> List[Dict[str, Any]]:
+    out = []
+    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    for i, (version, (name, category, description)) in enumerate(
+        itertools.product(("latest", "2024.10", "2024.04"), TEMPLATE_SEEDS)
+    ):
+        out.append(
+            {
+                "id": f"tpl_{i + 1:03d}",
+                "name": f"{name} ({version})",
+                "description": description,
+                "category": category,
+                "created_at": _iso(start + timedelta(days=7 * i)),
+            }
+        )
+    return out
+
+
+
+# ----------------------------------------------------------------------
+# State
+# ----------------------------------------------------------------------
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _iso(moment: Optional[datetime]) -> Optional[str]:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+@dataclass
+class Fault:
+    """What the next ``count`` matching requests get instead of a normal answer."""
+
+    path: str
+    method: Optional[str] = None
+    count: int = 1
+    status: Optional[int] = None
+    retry_after: Optional[str] = None
+    body: Optional[Any] = None
+    content_type: Optional[str] = None
+    delay: float = 0.0
+    drop: Optional[str] = None  # "before_body" or "after_body"
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and fnmatch.fnmatchcase(path, self.path)
+
+
+class ApiFailureError(Exception):
+    """Raised by handlers; becomes the error envelope."""
+
+    def __init__(self, status: int, code: str, message: str, details: Optional[Dict[str, Any]] = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+@dataclass
+class Scope:
+    """The resources of one environment."""
+
+    instances: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    volumes: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+
+
+class EmulatorState:
+    """Everything the emulator remembers; safe to drive from another thread."""
+
+    def __init__(
+        self,
+        *,
+        api_keys: Optional[Sequence[str]] = None,
+        start_delay: Tuple[float, float] = (1.0, 3.0),
+        initial_credits: float = INITIAL_CREDITS,
+    ) -> None:
+        self.api_keys = set(api_keys) if api_keys else None
+        self.start_delay = start_delay
+        self.initial_credits = initial_credits
+        self.lock = threading.RLock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every resource, fault and counter."""
+        with self.lock:
+            self.scopes: Dict[str, Scope] = defaultdict(Scope)
+            self.ssh_keys: Dict[str, Dict[str, Any]] = {}
+            self.transactions: List[Dict[str, Any]] = []
+            self.faults: List[Fault] = []
+            self.counts: Counter[str] = Counter()
+            self.idempotency_keys: Dict[str, List[str]] = defaultdict(list)
+            self.bodies: Dict[str, List[Any]] = defaultdict(list)
+            self._record_transaction("credit", self.initial_credits, "Initial credits")
+
+    # --- faults and records ------------------------------------------
+
+    def add_fault(self, fault: Fault) -> None:
+        with self.lock:
+            self.faults.append(fault)
+
+    def take_fault(self, method: str, path: str) -> Optional[Fault]:
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(method, path):
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+    def record(self, route: str, idempotency_key: Optional[str]) -> None:
+        with self.lock:
+            self.counts[route] += 1
+            if idempotency_key is not None:
+                self.idempotency_keys[route].append(idempotency_key)
+
+    # --- billing -------------------------------------------------------
+
+    def _record_transaction(self, kind: str, amount: float, description: str) -> None:
+        self.transactions.append(
+            {
+                "id": _new_id("txn"),
+                "project_id": "prj_emulator",
+                "type": kind,
+                "amount": round(amount, 6),
+                "description": description,
+                "created_at": _iso(_now()),
+            }
+        )
+
+    def credits(self) -> float:
+        return float(sum(t["amount"] for t in self.transactions))
+
+    def set_credits(self, amount: float) -> None:
+        """Adjust the balance to ``amount`` with an ``adjustment`` transaction."""
+        with self.lock:
+            self._record_transaction("adjustment", amount - self.credits(), "Balance set by the emulator")
+
+    def running_instances(self) -> Iterator[Dict[str, Any]]:
+        for scope in self.scopes.values():
+            for inst in scope.instances.values():
+                self.refresh(inst)
+                if inst["status"] == "running":
+                    yield inst
+
+    def accrued(self, inst: Dict[str, Any]) -> float:
+        started = inst.get("_running_since")
+        if started is None:
+            return 0.0
+        hours: float = (_now() - started).total_seconds() / 3600
+        return float(inst["cost_per_hour"]) * hours
+
+    def balance(self) -> Dict[str, Any]:
+        with self.lock:
+            running = list(self.running_instances())
+            active = sum(self.accrued(i) for i in running)
+            burn = sum(float(i["cost_per_hour"]) for i in running)
+            balance = self.credits()
+            floating = balance - active
+            return {
+                "creditsBalance": round(balance, 6),
+                "activeUsageCost": round(active, 6),
+                "floating_balance_usd": round(floating, 6),
+                "burn_usd_per_hour": round(burn, 6),
+                "runway_hours": round(floating / burn, 3) if burn else None,
+            }
+
+    # --- instances -----------------------------------------------------
+
+    def refresh(self, inst: Dict[str, Any]) -> None:
+        """Advance a deploying instance to running once its start delay has passed."""
+        if inst["status"] == "deploying" and _now() >= inst["_ready_at"]:
+            inst["status"] = "running"
+            inst["ip"] = f"203.0.113.{random.randint(2, 254)}"  # noqa: S311 - documentation range
+            inst["deployed_at"] = _iso(inst["_ready_at"])
+            inst["updated_at"] = inst["deployed_at"]
+            inst["_running_since"] = inst["_ready_at"]
+
+    def terminate(self, inst: Dict[str, Any]) -> None:
+        self.refresh(inst)
+        cost = self.accrued(inst)
+        if cost:
+            self._record_transaction("usage", -cost, f"Instance {inst['name']}")
+        inst.update(status="terminated", ip=None, stop_reason="user", updated_at=_iso(_now()), _running_since=None)
+
+
+INSTANCE_TYPES = _instance_types()
+TEMPLATES = _templates()
+
+
+def public(resource: Dict[str, Any]) -> Dict[str, Any]:
+    """A stored resource without its private bookkeeping (keys starting with ``_``)."""
+    return {k: v for k, v in resource.items() if not k.startswith("_")}
+
+
+# ----------------------------------------------------------------------
+# Request helpers
+# ----------------------------------------------------------------------
+
+
+def envelope(data: Any, status: int = 200, meta: Optional[Dict[str, Any]] = None) -> web.Response:
+    body: Dict[str, Any] = {"data": data}
+    if meta is not None:
+        body["meta"] = meta
+    return web.json_response(body, status=status)
+
+
+def listing(items: List[Any], total: Optional[int] = None, has_more: bool = False) -> web.Response:
+    meta = {"total": len(items) if total is None else total, "hasMore": has_more, "requestId": _new_id("req")}
+    return envelope(items, meta=meta)
+
+
+def error_response(status: int, code: str, message: str, details: Optional[Dict[str, Any]] = None) -> web.Response:
+    error: Dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return web.json_response({"error": error}, status=status)
+
+
+async def json_body(request: web.Request) -> Dict[str, Any]:
+    raw = await request.read()
+    if not raw:
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise ApiFailureError(400, "bad_request", "The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise ApiFailureError(400, "bad_request", "The request body must be a JSON object.")
+    return body
+
+
+def need_str(body: Dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if value is None or value == "":
+        raise ApiFailureError(400, "bad_request", f"Missing required field: {name}")
+    if not isinstance(value, str):
+        raise ApiFailureError(422, "validation_error", f"{name} must be a string")
+    return value
+
+
+def opt_str(body: Dict[str, Any], name: str) -> Optional[str]:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ApiFailureError(422, "validation_error", f"{name} must be a string")
+    return value
+
+
+def opt_int(body: Dict[str, Any], name: str, low: int, high: Optional[int] = None) -> Optional[int]:
+    """A whole number whether it arrives as ``8`` or ``8.0``, within its range."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or float(value) != int(value):
+        raise ApiFailureError(422, "validation_error", f"{name} must be a whole number")
+    number = int(value)
+    if number < low or (high is not None and number > high):
+        limit = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ApiFailureError(422, "validation_error", f"{name} must be {limit}, got {number}")
+    return number
+
+
+def scope_of(request: web.Request) -> Scope:
+    state: EmulatorState = request.app["state"]
+    return state.scopes[request.query.get("environment") or "main"]
+
+
+def state_of(request: web.Request) -> EmulatorState:
+    state: EmulatorState = request.app["state"]
+    return state
+
+
+def find(items: Dict[str, Dict[str, Any]], key: str, what: str) -> Dict[str, Any]:
+    item = items.get(key)
+    if item is None:
+        raise ApiFailureError(404, "not_found", f"{what} not found")
+    return item
+
+
+def search_filter(items: List[Dict[str, Any]], text: Optional[str], *keys: str) -> List[Dict[str, Any]]:
+    if not text:
+        return items
+    needle = text.lower()
+    return [i for i in items if any(needle in str(i.get(k) or "").lower() for k in keys)]
+
+
+# ----------------------------------------------------------------------
+# Infrastructure handlers
+# ----------------------------------------------------------------------
+
+
+async def list_instances(request: web.Request) -> web.Response:
+    state = state_of(request)
+    with state.lock:
+        items = [i for i in scope_of(request).instances.values() if i["status"] != "terminated"]
+        for inst in items:
+            state.refresh(inst)
+        found = search_filter(items, request.query.get("search"), "name")
+        return listing([public(i) for i in found])
+
+
+async def list_instance_types(request: web.Request) -> web.Response:
+    offers = INSTANCE_TYPES
+    gpu = request.query.get("gpu_type")
+    if gpu:
+        offers = [o for o in offers if gpu.lower() in o["gpu_type"].lower()]
+    region = request.query.get("region")
+    if region:
+        offers = [o for o in offers if o["region"].startswith(region)]
+    count = request.query.get("gpu_count")
+    if count:
+        offers = [o for o in offers if str(o["gpu_count"]) == count]
+    return listing(offers)
+
+
+def _pick_offer(gpu_type: Optional[str], type_id: Optional[str], count: int, region: Optional[str]) -> Dict[str, Any]:
+    if type_id is not None:
+        for offer in INSTANCE_TYPES:
+            if offer["id"] == type_id:
+                return offer
+        raise ApiFailureError(422, "validation_error", f"Unknown instance_type_id: {type_id}")
+    assert gpu_type is not None  # noqa: S101 - checked by the caller
+    known = [o for o in INSTANCE_TYPES if o["gpu_type"].lower() == gpu_type.lower()]
+    if not known:
+        raise ApiFailureError(422, "validation_error", f"Unknown gpu_type: {gpu_type}")
+    fits = [o for o in known if o["gpu_count"] == count and (region in (None, "auto") or o["region"] == region)]
+    if not fits:
+        raise ApiFailureError(503, "no_capacity", f"No {gpu_type} x{count} capacity available right now")
+    return min(fits, key=lambda o: o["hourly_rate"])
+
+
+async def create_instance(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    name = need_str(body, "name")
+    ssh_key_id = need_str(body, "ssh_key_id")
+    gpu_type, type_id = opt_str(body, "gpu_type"), opt_str(body, "instance_type_id")
+    if gpu_type is None and type_id is None:
+        raise ApiFailureError(400, "bad_request", "Missing required field: gpu_type or instance_type_id")
+    count = opt_int(body, "gpu_count", 1, 8) or 1
+    for key in ("cpu_cores", "memory", "storage"):
+        opt_int(body, key, 1)
+    max_runtime = opt_int(body, "max_runtime_minutes", 5, 10080)
+    idle = opt_int(body, "idle_shutdown_minutes", 5, 1440)
+    commands = body.get("startup_commands")
+    if commands is not None and not (isinstance(commands, list) and all(isinstance(c, str) for c in commands)):
+        raise ApiFailureError(422, "validation_error", "startup_commands must be a list of strings")
+    env_vars = body.get("env_vars")
+    if env_vars is not None and not isinstance(env_vars, dict):
+        raise ApiFailureError(422, "validation_error", "env_vars must be an object of names to values")
+    offer = _pick_offer(gpu_type, type_id, count, opt_str(body, "region"))
+    state = state_of(request)
+    with state.lock:
+        if state.balance()["floating_balance_usd"] < offer["hourly_rate"]:
+            raise ApiFailureError(402, "insufficient_credits", "Insufficient credits to launch this instance")
+        now = _now()
+        low, high = state.start_delay
+        inst: Dict[str, Any] = {
+            "id": _new_id("inst"),
+            "name": name,
+            "status": "deploying",
+            "gpu_type": offer["gpu_type"],
+            "gpu_count": offer["gpu_count"],
+            "cpu_cores": opt_int(body, "cpu_cores", 1) or offer["cpu_cores"],
+            "memory": opt_int(body, "memory", 1) or offer["memory_gb"],
+            "storage": opt_int(body, "storage", 1) or offer["storage_gb"],
+            "region": offer["region"],
+            "ip": None,
+            "os_image": "ubuntu-22.04-cuda-12.4",
+            "cost_per_hour": offer["hourly_rate"],
+            "ssh_key_id": ssh_key_id,
+            "template": opt_str(body, "template"),
+            "storage_id": opt_str(body, "storage_id"),
+            "deployed_at": None,
+            "created_at": _iso(now),
+            "updated_at": _iso(now),
+            "auto_stop_at": None,
+            "max_runtime_minutes": max_runtime,
+            "idle_shutdown_minutes": idle,
+            "stop_reason": None,
+            "_ready_at": now + timedelta(seconds=random.uniform(low, high)),  # noqa: S311
+        }
+        scope_of(request).instances[inst["id"]] = inst
+        state.refresh(inst)
+        return envelope(public(inst), status=201)
+
+
+def _instance(request: web.Request) -> Dict[str, Any]:
+    instances = scope_of(request).instances
+    key = request.match_info["id"]
+    inst = instances.get(key) or next((i for i in instances.values() if i["name"] == key), None)
+    if inst is None:
+        raise ApiFailureError(404, "not_found", "Instance not found")
+    state_of(request).refresh(inst)
+    return inst
+
+
+async def get_instance(request: web.Request) -> web.Response:
+    with state_of(request).lock:
+        return envelope(public(_instance(request)))
+
+
+async def update_instance(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    if not ({"max_runtime_minutes", "idle_shutdown_minutes"} & body.keys()):
+        raise ApiFailureError(
+            400, "bad_request", "Nothing to update: send max_runtime_minutes or idle_shutdown_minutes"
+        )
+    max_runtime = opt_int(body, "max_runtime_minutes", 5, 10080)
+    idle = opt_int(body, "idle_shutdown_minutes", 5, 1440)
+    with state_of(request).lock:
+        inst = _instance(request)
+        if inst["status"] not in ("deploying", "running"):
+            raise ApiFailureError(
+                409, "conflict", f"Instance is {inst['status']}; limits can change only while it is live"
+            )
+        if "max_runtime_minutes" in body:
+            inst["max_runtime_minutes"] = max_runtime
+            since = inst.get("_running_since") or _now()
+            inst["auto_stop_at"] = _iso(since + timedelta(minutes=max_runtime)) if max_runtime else None
+        if "idle_shutdown_minutes" in body:
+            inst["idle_shutdown_minutes"] = idle
+        inst["updated_at"] = _iso(_now())
+        return envelope(public(inst))
+
+
+async def instance_status(request: web.Request) -> web.Response:
+    with state_of(request).lock:
+        inst = _instance(request)
+        return envelope({"id": inst["id"], "status": inst["status"], "ip": inst["ip"]})
+
+
+async def terminate_instance(request: web.Request) -> web.Response:
+    state = state_of(request)
+    with state.lock:
+        inst = _instance(request)
+        if inst["status"] != "terminated":
+            state.terminate(inst)
+        return envelope({"id": inst["id"], "status": inst["status"]})
+
+
+def _fingerprint(public_key: str) -> Tuple[str, str]:
+    parts = public_key.split()
+    if len(parts) < 2 or not parts[0].startswith(("ssh-", "ecdsa-", "sk-")):
+        message = "public_key must look like '<type> <key> [comment]', e.g. 'ssh-ed25519 AAAA... me@laptop'"
+        raise ApiFailureError(422, "validation_error", message)
+    digest = hashlib.sha256(parts[1].encode()).digest()
+    return parts[0], "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+async def list_ssh_keys(request: web.Request) -> web.Response:
+    state = state_of(request)
+    with state.lock:
+        return listing([public(k) for k in state.ssh_keys.values()])
+
+
+async def create_ssh_key(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    name = need_str(body, "name")
+    key_type, fingerprint = _fingerprint(need_str(body, "public_key"))
+    state = state_of(request)
+    with state.lock:
+        if any(k["fingerprint"] == fingerprint for k in state.ssh_keys.values()):
+            raise ApiFailureError(409, "conflict", "This SSH key already exists in the workspace")
+        key: Dict[str, Any] = {
+            "id": _new_id("key"),
+            "name": name,
+            "fingerprint": fingerprint,
+            "type": opt_str(body, "type") or key_type,
+            "createdAt": _iso(_now()),
+            "lastUsed": None,
+            "projectId": "prj_emulator",
+        }
+        state.ssh_keys[key["id"]] = key
+        return envelope(key, status=201)
+
+
+async def delete_ssh_key(request: web.Request) -> web.Response:
+    state = state_of(request)
+    with state.lock:
+        key = find(state.ssh_keys, request.match_info["id"], "SSH key")
+        del state.ssh_keys[key["id"]]
+        return envelope({"id": key["id"], "deleted": True})
+
+
+def _region(name_or_id: str) -> Dict[str, str]:
+    for region in STORAGE_REGIONS:
+        if name_or_id in (region["name"], region["id"]):
+            return region
+    names = ", ".join(r["name"] for r in STORAGE_REGIONS)
+    raise ApiFailureError(422, "validation_error", f"Unknown region {name_or_id!r}; choose one of {names}")
+
+
+def _week_charge(size_gb: int) -> float:
+    return size_gb * STORAGE_PRICE_GB_MONTH * 7 / 30
+
+
+def _unused_week_fraction(volume: Dict[str, Any]) -> float:
+    elapsed: timedelta = (_now() - volume["_billed_from"]) % WEEK
+    return 1.0 - elapsed.total_seconds() / WEEK.total_seconds()
+
+
+async def list_regions(request: web.Request) -> web.Response:
+    return listing(list(STORAGE_REGIONS))
+
+
+async def list_storage(request: web.Request) -> web.Response:
+    with state_of(request).lock:
+        volumes = list(scope_of(request).volumes.values())
+        return listing([public(v) for v in search_filter(volumes, request.query.get("search"), "name")])
+
+
+async def get_storage(request: web.Request) -> web.Response:
+    with state_of(request).lock:
+        return envelope(public(find(scope_of(request).volumes, request.match_info["id"], "Storage volume")))
+
+
+async def create_storage(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    name = need_str(body, "name")
+    size = opt_int(body, "size_gb", 1, 100_000)
+    if size is None:
+        raise ApiFailureError(400, "bad_request", "Missing required field: size_gb")
+    region = _region(need_str(body, "region"))
+    state = state_of(request)
+    with state.lock:
+        charge = _week_charge(size)
+        if state.credits() < charge:
+            raise ApiFailureError(402, "insufficient_credits", "Insufficient credits for the first week of storage")
+        now = _now()
+        volume: Dict[str, Any] = {
+            "id": _new_id("vol"),
+            "name": name,
+            "sizeGb": size,
+            "status": "available",
+            "region": region["name"],
+            "providerType": region["provider"],
+            "deploymentId": None,
+            "projectId": "prj_emulator",
+            "createdAt": _iso(now),
+            "updatedAt": _iso(now),
+            "_billed_from": now,
+        }
+        state._record_transaction("usage", -charge, f"Storage {name}: first week")
+        scope_of(request).volumes[volume["id"]] = volume
+        return envelope(public(volume), status=201)
+
+
+async def resize_storage(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    size = opt_int(body, "size_gb", 1, 100_000)
+    if size is None:
+        raise ApiFailureError(400, "bad_request", "Missing required field: size_gb")
+    state = state_of(request)
+    with state.lock:
+        volume = find(scope_of(request).volumes, request.match_info["id"], "Storage volume")
+        if size < volume["sizeGb"]:
+            raise ApiFailureError(422, "validation_error", f"Volumes can only grow: {size} GB < {volume['sizeGb']} GB")
+        extra = _week_charge(size - volume["sizeGb"]) * _unused_week_fraction(volume)
+        if extra:
+            state._record_transaction("usage", -extra, f"Storage {volume['name']}: resize")
+        volume.update(sizeGb=size, updatedAt=_iso(_now()))
+        return envelope(public(volume))
+
+
+async def delete_storage(request: web.Request) -> web.Response:
+    state = state_of(request)
+    with state.lock:
+        volumes = scope_of(request).volumes
+        volume = find(volumes, request.match_info["id"], "Storage volume")
+        refund = round(_week_charge(volume["sizeGb"]) * _unused_week_fraction(volume), 6)
+        if refund:
+            state._record_transaction("refund", refund, f"Storage {volume['name']}: unused days")
+        del volumes[volume["id"]]
+        return envelope({"message": "Storage volume deleted successfully", "refund_amount": refund})
+
+
+async def get_balance(request: web.Request) -> web.Response:
+    return envelope(state_of(request).balance())
+
+
+async def list_transactions(request: web.Request) -> web.Response:
+    query = dict(request.query)
+    limit = opt_int(_numbers(query), "limit", 1, 100) or 50
+    offset = opt_int(_numbers(query), "offset", 0) or 0
+    state = state_of(request)
+    with state.lock:
+        items = list(reversed(state.transactions))
+    kind = request.query.get("type")
+    if kind:
+        items = [t for t in items if t["type"] == kind]
+    chunk = items[offset : offset + limit]
+    return listing(chunk, total=len(items), has_more=offset + limit < len(items))
+
+
+def _numbers(query: Dict[str, str]) -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
+    for key, value in query.items():
+        try:
+            out[key] = float(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def _date_param(request: web.Request, name: str) -> Optional[str]:
+    value = request.query.get(name)
+    if value is None:
+        return None
+    try:
+        datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        raise ApiFailureError(400, "bad_request", f"{name} must be a date as YYYY-MM-DD") from None
+    return value
+
+
+async def get_usage(request: web.Request) -> web.Response:
+    _date_param(request, "from")
+    _date_param(request, "to")
+    usage: Dict[str, Any] = request.app["usage"]
+    return envelope(dict(usage))
+
+
+async def list_templates(request: web.Request) -> web.Response:
+    numbers = _numbers(dict(request.query))
+    page = opt_int(numbers, "page", 1) or 1
+    size = opt_int(numbers, "page_size", 1, 100) or 25
+    items = search_filter(TEMPLATES, request.query.get("search"), "name", "description")
+    category = request.query.get("category")
+    if category:
+        items = [t for t in items if t["category"].lower() == category.lower()]
+    sort_by = request.query.get("sort_by")
+    if sort_by:
+        if sort_by not in ("name", "category", "created_at"):
+            raise ApiFailureError(422, "validation_error", "sort_by must be name, category or created_at")
+        items = sorted(items, key=lambda t: t[sort_by], reverse=request.query.get("sort_dir") == "desc")
+    start = (page - 1) * size
+    return listing(items[start : start + size], total=len(items), has_more=start + size < len(items))
+
+
+# ----------------------------------------------------------------------
+# Middleware: records, faults, auth, errors
+# ----------------------------------------------------------------------
+
+
+def route_label(request: web.Request) -> str:
+    """``METHOD /path/{id}``: how counters and Idempotency-Keys are grouped."""
+    resource = request.match_info.route.resource
+    path = resource.canonical if resource is not None else request.path
+    return f"{request.method} {path}"
+
+
+@web.middleware
+async def emulate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(CONTROL):
+        return await handler(request)
+    state = state_of(request)
+    state.record(route_label(request), request.headers.get("Idempotency-Key"))
+    fault = state.take_fault(request.method, request.path)
+    if fault is not None:
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.drop == "before_body":
+            return _drop(request)
+        if fault.status is not None:
+            return _fault_response(fault)
+    response = await _answer(request, handler)
+    if fault is not None and fault.drop == "after_body":
+        return _drop(request)
+    response.headers.setdefault("x-request-id", _new_id("req"))
+    return response
+
+
+async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
+    key = _bearer(request)
+    state = state_of(request)
+    if key is None or not key.startswith("rc_live_") or (state.api_keys is not None and key not in state.api_keys):
+        return error_response(401, "invalid_api_key", "Invalid or missing API key")
+    try:
+        return await handler(request)
+    except ApiFailureError as failure:
+        return error_response(failure.status, failure.code, failure.message, failure.details)
+
+
+def _bearer(request: web.Request) -> Optional[str]:
+    header = request.headers.get("Authorization", "")
+    return header[7:] if header.startswith("Bearer ") else None
+
+
+def _fault_response(fault: Fault) -> web.Response:
+    headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+    status = fault.status or 500
+    if fault.body is None:
+        error = {"code": _FAULT_CODES.get(status, "api_error"), "message": f"Emulated HTTP {status}"}
+        return web.json_response({"error": error}, status=status, headers=headers)
+    text = fault.body if isinstance(fault.body, str) else json.dumps(fault.body)
+    ctype = fault.content_type or ("text/plain" if isinstance(fault.body, str) else "application/json")
+    return web.Response(body=text.encode(), status=status, headers={**headers, "Content-Type": ctype})
+
+
+_FAULT_CODES = {429: "rate_limited", 500: "internal_error", 502: "bad_gateway", 503: "unavailable", 504: "timeout"}
+
+
+def _drop(request: web.Request) -> web.Response:
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+    return web.Response(status=599)  # never reaches the client: the connection is gone
+
+
+# ----------------------------------------------------------------------
+# Control routes (fault injection and introspection over HTTP)
+# ----------------------------------------------------------------------
+
+
+async def control_fault(request: web.Request) -> web.Response:
+    body = await request.json()
+    state_of(request).add_fault(Fault(**body))
+    return web.json_response({"ok": True})
+
+
+async def control_clear(request: web.Request) -> web.Response:
+    with state_of(request).lock:
+        state_of(request).faults.clear()
+    return web.json_response({"ok": True})
+
+
+async def control_requests(request: web.Request) -> web.Response:
+    state = state_of(request)
+    with state.lock:
+        return web.json_response({"counts": dict(state.counts), "idempotency_keys": dict(state.idempotency_keys)})
+
+
+async def control_reset(request: web.Request) -> web.Response:
+    state_of(request).reset()
+    return web.json_response({"ok": True})
+
+
+async def control_credits(request: web.Request) -> web.Response:
+    body = await request.json()
+    state_of(request).set_credits(float(body["credits"]))
+    return web.json_response({"ok": True})
+
+
+# ----------------------------------------------------------------------
+# The application and how to run it
+# ----------------------------------------------------------------------
+
+
+def build_app(state: Optional[EmulatorState] = None) -> web.Application:
+    """The aiohttp application serving both API surfaces and the control routes."""
+    app = web.Application(middlewares=[emulate])
+    app["state"] = state or EmulatorState()
+    app["usage"] = {
+        "total_requests": 42,
+        "total_prompt_tokens": 5120,
+        "total_completion_tokens": 2048,
+        "total_tokens": 7168,
+        "total_cost": 0.0143,
+    }
+    r = app.router
+    r.add_get(f"{API}/instances", list_instances)
+    r.add_post(f"{API}/instances", create_instance)
+    r.add_get(f"{API}/instances/types", list_instance_types)
+    r.add_get(f"{API}/instances/{{id}}", get_instance)
+    r.add_patch(f"{API}/instances/{{id}}", update_instance)
+    r.add_delete(f"{API}/instances/{{id}}", terminate_instance)
+    r.add_get(f"{API}/instances/{{id}}/status", instance_status)
+    r.add_get(f"{API}/ssh-keys", list_ssh_keys)
+    r.add_post(f"{API}/ssh-keys", create_ssh_key)
+    r.add_delete(f"{API}/ssh-keys/{{id}}", delete_ssh_key)
+    r.add_get(f"{API}/storage", list_storage)
+    r.add_post(f"{API}/storage", create_storage)
+    r.add_get(f"{API}/storage/regions", list_regions)
+    r.add_get(f"{API}/storage/{{id}}", get_storage)
+    r.add_patch(f"{API}/storage/{{id}}", resize_storage)
+    r.add_delete(f"{API}/storage/{{id}}", delete_storage)
+    r.add_get(f"{API}/billing/balance", get_balance)
+    r.add_get(f"{API}/billing/transactions", list_transactions)
+    r.add_get(f"{API}/billing/usage", get_usage)
+    r.add_get(f"{API}/templates", list_templates)
+    r.add_post(f"{CONTROL}/faults", control_fault)
+    r.add_delete(f"{CONTROL}/faults", control_clear)
+    r.add_get(f"{CONTROL}/requests", control_requests)
+    r.add_post(f"{CONTROL}/reset", control_reset)
+    r.add_post(f"{CONTROL}/credits", control_credits)
+    return app
+
+
+class Emulator:
+    """A running emulator: its ``url``, its ``state``, fault injection, and ``stop()``."""
+
+    api_key = "rc_live_emulator_0000000000000000"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, **state_options: Any) -> None:
+        self.state = EmulatorState(**state_options)
+        self._host, self._port = host, port
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._failure: Optional[BaseException] = None
+        self._thread = threading.Thread(target=self._serve, name="runcrate-emulator", daemon=True)
+        self.url = ""
+
+    def start(self) -> Emulator:
+        self._thread.start()
+        self._ready.wait(10)
+        if self._failure is not None:
+            raise RuntimeError(f"the emulator did not start: {self._failure}")
+        return self
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        runner = web.AppRunner(build_app(self.state), access_log=None, handle_signals=False)
+        try:
+            self._loop.run_until_complete(runner.setup())
+            site = web.TCPSite(runner, self._host, self._port)
+            self._loop.run_until_complete(site.start())
+            port = runner.addresses[0][1]
+            self.url = f"http://{self._host}:{port}"
+        except BaseException as exc:  # reported to start()
+            self._failure = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.run_until_complete(runner.cleanup())
+            self._loop.close()
+
+    def stop(self) -> None:
+        """Stop serving and close every connection."""
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- conveniences for tests ------------------------------------------
+
+    def session(self, **options: Any) -> runcrate.Session:
+        """A ``runcrate.Session`` pointed at this emulator (both surfaces)."""
+        options.setdefault("api_key", self.api_key)
+        return runcrate.Session(base_url=self.url, inference_url=self.url, **options)
+
+    def client(self, **options: Any) -> runcrate.Runcrate:
+        """A ``runcrate.Runcrate`` client pointed at this emulator."""
+        options.setdefault("api_key", self.api_key)
+        return runcrate.Runcrate(base_url=self.url, inference_url=self.url, **options)
+
+    def fail(self, path: str, *, status: Optional[int] = None, count: int = 1, **options: Any) -> None:
+        """Make the next ``count`` requests whose path matches ``path`` (a glob) fail.
+
+        Options: ``method``, ``status``, ``retry_after``, ``body``, ``content_type``,
+        ``delay`` (seconds before answering), ``drop`` (``"before_body"``: close
+        without handling; ``"after_body"``: handle, then close without answering).
+        """
+        self.state.add_fault(Fault(path=path, status=status, count=count, **options))
+
+    def count(self, route: str) -> int:
+        """How many requests a route received, e.g. ``count("POST /api/v1/instances")``."""
+        with self.state.lock:
+            return self.state.counts[route]
+
+    def idempotency_keys(self, route: str) -> List[str]:
+        """The Idempotency-Key of each request a route received, in order."""
+        with self.state.lock:
+            return list(self.state.idempotency_keys[route])
+
+    def reset(self) -> None:
+        """Forget all resources, faults and counters."""
+        self.state.reset()
+
+    def set_credits(self, amount: float) -> None:
+        """Set the workspace balance."""
+        self.state.set_credits(amount)
+
+    def add_volume(self, volume_id: str, name: str, size_gb: int = 100, *, environment: str = "main") -> None:
+        """Place a volume with a chosen id, as if made earlier."""
+        now = _now()
+        with self.state.lock:
+            self.state.scopes[environment].volumes[volume_id] = {
+                "id": volume_id,
+                "name": name,
+                "sizeGb": size_gb,
+                "status": "available",
+                "region": "us-east-1",
+                "providerType": "aws-s3",
+                "deploymentId": None,
+                "projectId": "prj_emulator",
+                "createdAt": _iso(now),
+                "updatedAt": _iso(now),
+                "_billed_from": now,
+            }
+
+
+def start_emulator(host: str = "127.0.0.1", port: int = 0, **state_options: Any) -> Emulator:
+    """Start an emulator in a background thread (``port=0`` picks a free port).
+
+    ``state_options``: ``api_keys`` (accepted keys; default any ``rc_live_`` key),
+    ``start_delay`` (seconds range before an instance runs; default 1-3),
+    ``initial_credits`` (starting balance, default 100).
+    """
+    return Emulator(host, port, **state_options).start()
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """``python -m runcrate_emulator``: serve until interrupted."""
+    parser = argparse.ArgumentParser(prog="python -m runcrate_emulator", description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8787)
+    parser.add_argument("--start-delay", type=float, nargs=2, default=(1.0, 3.0), metavar=("MIN", "MAX"))
+    args = parser.parse_args(argv)
+    state = EmulatorState(start_delay=tuple(args.start_delay))
+    print(f"Runcrate emulator on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
+    web.run_app(build_app(state), host=args.host, port=args.port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()
