@@ -591,20 +591,30 @@ def _transport_error(exc: BaseException) -> RuncrateError:
         if inner is None or inner is reason:
             break
         reason = inner
-    text = _cap(str(reason) or type(reason).__name__, 300)
-    if isinstance(exc, requests.exceptions.ConnectTimeout) or isinstance(reason, u3.ConnectTimeoutError):
-        return TimeoutError(f"connect timeout: {text}", code="connect_timeout")
-    if isinstance(exc, requests.exceptions.ReadTimeout) or isinstance(
-        reason, (u3.ReadTimeoutError, builtins.TimeoutError)
-    ):
-        return TimeoutError(f"read timeout: {text}", code="read_timeout")
+    if isinstance(reason, u3.ProtocolError) and reason.args:
+        reason = reason.args[-1] if isinstance(reason.args[-1], BaseException) else reason
+    text = _cap(_reason_text(reason), 300)
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3: test it first.
     if isinstance(reason, u3.NameResolutionError):
         return ConnectionError(f"host name could not be resolved: {text}", code="dns_error")
     if isinstance(reason, u3.NewConnectionError):
         return ConnectionError(f"could not connect: {text}", code="connect_error")
+    if isinstance(exc, requests.exceptions.ConnectTimeout) or isinstance(reason, u3.ConnectTimeoutError):
+        return TimeoutError(f"no connection within the timeout: {text}", code="connect_timeout")
+    if isinstance(exc, requests.exceptions.ReadTimeout) or isinstance(
+        reason, (u3.ReadTimeoutError, builtins.TimeoutError)
+    ):
+        return TimeoutError(f"no answer within the timeout: {text}", code="read_timeout")
     if isinstance(exc, requests.exceptions.SSLError) or isinstance(reason, u3.SSLError):
         return ConnectionError(f"TLS failure: {text}", code="tls_error")
-    return ConnectionError(f"connection failed: {text}", code="connection_error")
+    return ConnectionError(f"the connection failed before a complete answer: {text}", code="connection_error")
+
+
+def _reason_text(reason: BaseException) -> str:
+    # urllib3 puts the connection object first and the sentence last.
+    if reason.args and isinstance(reason.args[-1], str):
+        return reason.args[-1]
+    return str(reason) or type(reason).__name__
 
 
 # Everything requests or urllib3 may raise while sending or reading a body.
@@ -1117,15 +1127,16 @@ def _nothing(body: Any) -> None:
 
 
 def segment(value: str) -> str:
-    """Percent-encode one path segment, ``/``, ``.``/``..``, ``%``, ``?`` and ``#`` included."""
+    """Percent-encode an id as one path segment (``/``, ``%``, ``?``, ``#`` included).
+
+    ``.`` and ``..`` are refused: URL normalisation (requests undoes ``%2E``)
+    would turn them into a step up the path, to another route.
+    """
     if not isinstance(value, str):
         raise TypeError(f"an id must be a string, not {type(value).__name__}")
-    if not value:
-        raise ValueError("an id must not be empty")
-    encoded = quote(value, safe="")
-    if encoded in (".", ".."):  # dot segments would be resolved away by URL normalisation
-        encoded = encoded.replace(".", "%2E")
-    return encoded
+    if not value or value in (".", ".."):
+        raise ValueError(f"{value!r} is not a valid id")
+    return quote(value, safe="")
 
 
 def _query(**params: Any) -> List[Tuple[str, str]]:

@@ -8,7 +8,7 @@ or from Python (a background thread)::
 
     from runcrate_emulator import start_emulator
     with start_emulator() as emu:
-        client = emu.client()          # a runcrate.Runcrate bound to it
+        client = emu.client            # a runcrate.Runcrate bound to it
         emu.fail("/api/v1/instances", status=503, retry_after=0)   # next request fails
 
 Both API surfaces (``/api/v1`` and ``/v1``) are served on one port. State
@@ -307,6 +307,15 @@ def public(resource: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in resource.items() if not k.startswith("_")}
 
 
+STATE = web.AppKey("state", EmulatorState)
+USAGE = {
+    "total_requests": 42,
+    "total_prompt_tokens": 5120,
+    "total_completion_tokens": 2048,
+    "total_tokens": 7168,
+    "total_cost": 0.0143,
+}
+
 # ----------------------------------------------------------------------
 # Request helpers
 # ----------------------------------------------------------------------
@@ -377,13 +386,11 @@ def opt_int(body: Dict[str, Any], name: str, low: int, high: Optional[int] = Non
 
 
 def scope_of(request: web.Request) -> Scope:
-    state: EmulatorState = request.app["state"]
-    return state.scopes[request.query.get("environment") or "main"]
+    return request.app[STATE].scopes[request.query.get("environment") or "main"]
 
 
 def state_of(request: web.Request) -> EmulatorState:
-    state: EmulatorState = request.app["state"]
-    return state
+    return request.app[STATE]
 
 
 def find(items: Dict[str, Dict[str, Any]], key: str, what: str) -> Dict[str, Any]:
@@ -732,8 +739,7 @@ def _date_param(request: web.Request, name: str) -> Optional[str]:
 async def get_usage(request: web.Request) -> web.Response:
     _date_param(request, "from")
     _date_param(request, "to")
-    usage: Dict[str, Any] = request.app["usage"]
-    return envelope(dict(usage))
+    return envelope(dict(USAGE))
 
 
 async def list_templates(request: web.Request) -> web.Response:
@@ -772,16 +778,16 @@ async def emulate(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = state_of(request)
     state.record(route_label(request), request.headers.get("Idempotency-Key"))
     fault = state.take_fault(request.method, request.path)
-    if fault is not None:
+    if fault is None:
+        response = await _answer(request, handler)
+    else:
         if fault.delay:
             await asyncio.sleep(fault.delay)
         if fault.drop == "before_body":
             return _drop(request)
-        if fault.status is not None:
-            return _fault_response(fault)
-    response = await _answer(request, handler)
-    if fault is not None and fault.drop == "after_body":
-        return _drop(request)
+        response = _fault_response(fault) if fault.status is not None else await _answer(request, handler)
+        if fault.drop == "after_body":
+            return _drop(request)
     response.headers.setdefault("x-request-id", _new_id("req"))
     return response
 
@@ -865,14 +871,7 @@ async def control_credits(request: web.Request) -> web.Response:
 def build_app(state: Optional[EmulatorState] = None) -> web.Application:
     """The aiohttp application serving both API surfaces and the control routes."""
     app = web.Application(middlewares=[emulate])
-    app["state"] = state or EmulatorState()
-    app["usage"] = {
-        "total_requests": 42,
-        "total_prompt_tokens": 5120,
-        "total_completion_tokens": 2048,
-        "total_tokens": 7168,
-        "total_cost": 0.0143,
-    }
+    app[STATE] = state or EmulatorState()
     r = app.router
     r.add_get(f"{API}/instances", list_instances)
     r.add_post(f"{API}/instances", create_instance)
@@ -902,6 +901,10 @@ def build_app(state: Optional[EmulatorState] = None) -> web.Application:
     return app
 
 
+# Long ids (10,000 characters, percent-encoded) must reach their route, not a parser limit.
+HANDLER_ARGS: Dict[str, Any] = {"max_line_size": 128 * 1024}
+
+
 class Emulator:
     """A running emulator: its ``url``, its ``state``, fault injection, and ``stop()``."""
 
@@ -915,6 +918,7 @@ class Emulator:
         self._failure: Optional[BaseException] = None
         self._thread = threading.Thread(target=self._serve, name="runcrate-emulator", daemon=True)
         self.url = ""
+        self._client: Optional[runcrate.Runcrate] = None
 
     def start(self) -> Emulator:
         self._thread.start()
@@ -925,7 +929,7 @@ class Emulator:
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
-        runner = web.AppRunner(build_app(self.state), access_log=None, handle_signals=False)
+        runner = web.AppRunner(build_app(self.state), access_log=None, handle_signals=False, **HANDLER_ARGS)
         try:
             self._loop.run_until_complete(runner.setup())
             site = web.TCPSite(runner, self._host, self._port)
@@ -934,6 +938,8 @@ class Emulator:
             self.url = f"http://{self._host}:{port}"
         except BaseException as exc:  # reported to start()
             self._failure = exc
+            self._loop.run_until_complete(runner.cleanup())
+            self._loop.close()
             self._ready.set()
             return
         self._ready.set()
@@ -945,6 +951,7 @@ class Emulator:
 
     def stop(self) -> None:
         """Stop serving and close every connection."""
+        self.close_client()
         if self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
@@ -957,15 +964,28 @@ class Emulator:
 
     # --- conveniences for tests ------------------------------------------
 
-    def session(self, **options: Any) -> runcrate.Session:
-        """A ``runcrate.Session`` pointed at this emulator (both surfaces)."""
+    def make_session(self, **options: Any) -> runcrate.Session:
+        """A new ``runcrate.Session`` pointed at this emulator (both surfaces)."""
         options.setdefault("api_key", self.api_key)
         return runcrate.Session(base_url=self.url, inference_url=self.url, **options)
 
-    def client(self, **options: Any) -> runcrate.Runcrate:
-        """A ``runcrate.Runcrate`` client pointed at this emulator."""
+    def make_client(self, **options: Any) -> runcrate.Runcrate:
+        """A new ``runcrate.Runcrate`` client pointed at this emulator."""
         options.setdefault("api_key", self.api_key)
         return runcrate.Runcrate(base_url=self.url, inference_url=self.url, **options)
+
+    @property
+    def client(self) -> runcrate.Runcrate:
+        """A shared client bound to this emulator, made on first use."""
+        if self._client is None:
+            self._client = self.make_client()
+        return self._client
+
+    def close_client(self) -> None:
+        """Close the shared client (a later ``client`` read makes a new one)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     def fail(self, path: str, *, status: Optional[int] = None, count: int = 1, **options: Any) -> None:
         """Make the next ``count`` requests whose path matches ``path`` (a glob) fail.
@@ -1032,7 +1052,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parser.parse_args(argv)
     state = EmulatorState(start_delay=tuple(args.start_delay))
     print(f"Runcrate emulator on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
-    web.run_app(build_app(state), host=args.host, port=args.port, print=None, access_log=None)
+    web.run_app(build_app(state), host=args.host, port=args.port, print=None, access_log=None, handler_args=HANDLER_ARGS)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, List
+
+import pytest
+from drivers import DRIVERS, MODES
+
+import runcrate
+
+
+@pytest.fixture(autouse=True)
+def _quiet_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never pick up a developer's real key or URLs, and retries wait no time."""
+    for name in ("RUNCRATE_API_KEY", "RUNCRATE_BASE_URL", "RUNCRATE_INFERENCE_URL", "RUNCRATE_LOG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(runcrate, "BACKOFF_BASE", 0.001)
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def connect(mode: str) -> Iterator[Callable[..., Any]]:
+    """connect(url, **session_options): a driver of the current mode, closed after the test."""
+    made: List[Any] = []
+
+    def make(url: str, **options: Any) -> Any:
+        options.setdefault("api_key", "rc_live_test_key_0123456789")
+        driver = DRIVERS[mode](base_url=url, inference_url=url, **options)
+        made.append(driver)
+        return driver
+
+    yield make
+    for driver in made:
+        driver.close()
+
+
+@pytest.fixture
+def emu(runcrate_emulator: Any) -> Any:
+    runcrate_emulator.state.start_delay = (0.0, 0.0)
+    return runcrate_emulator
+
+
+@pytest.fixture
+def api(connect: Callable[..., Any], emu: Any) -> Any:
+    """A driver bound to the emulator."""
+    return connect(emu.url)
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A local port with nothing listening on it."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

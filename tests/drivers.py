@@ -1,0 +1,27 @@
+"""One way to call every operation, whatever the mode, so each scenario is written once."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Type
+
+import runcrate
+
+
+class SyncDriver:
+    """Calls ``runcrate.<op>(session, ...)``."""
+
+    mode = "sync"
+    module = runcrate
+
+    def __init__(self, **options: Any) -> None:
+        self.session = runcrate.Session(**options)
+
+    def __call__(self, op: str, *args: Any, **kwargs: Any) -> Any:
+        return getattr(runcrate, op)(self.session, *args, **kwargs)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+DRIVERS: Dict[str, Type[Any]] = {"sync": SyncDriver}
+MODES: List[str] = list(DRIVERS)

@@ -1,0 +1,346 @@
+"""What goes on the wire and how odd answers come back, through a tiny local server."""
+
+from __future__ import annotations
+
+import json
+import platform
+import socket
+import time
+from typing import Any, Callable, Dict, Iterator, List
+
+import pytest
+import requests
+from tinyserver import Request, TinyServer, json_reply, reply
+
+import runcrate
+
+ENVELOPE = '{"data": [], "meta": {"total": 0}}'
+
+
+def answer_with(status: int = 200, body: str = ENVELOPE, headers: Dict[str, str] = {}) -> Callable[..., None]:  # noqa: B006
+    def respond(request: Request, sock: socket.socket) -> None:
+        reply(sock, status, body.encode(), {"Content-Type": "application/json", **headers})
+
+    return respond
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., TinyServer]]:
+    servers: List[TinyServer] = []
+
+    def start(respond: Callable[..., None]) -> TinyServer:
+        server = TinyServer(respond)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+# --- configuration ----------------------------------------------------------
+
+
+def test_missing_key_names_both_ways_to_give_one() -> None:
+    with pytest.raises(runcrate.RuncrateError) as info:
+        runcrate.Session()
+    assert "api_key=" in str(info.value) and "RUNCRATE_API_KEY" in str(info.value)
+    with pytest.raises(runcrate.RuncrateError):
+        runcrate.Runcrate()
+
+
+def test_key_and_urls_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNCRATE_API_KEY", "rc_live_from_env_123456789")
+    monkeypatch.setenv("RUNCRATE_BASE_URL", "http://infra.local:1/")
+    monkeypatch.setenv("RUNCRATE_INFERENCE_URL", "http://models.local:2")
+    session = runcrate.Session()
+    assert session.api_key == "rc_live_from_env_123456789"
+    assert session.base_url == "http://infra.local:1" and session.inference_url == "http://models.local:2"
+    explicit = runcrate.Session("rc_live_explicit_000000000", base_url="http://other:3")
+    assert explicit.api_key == "rc_live_explicit_000000000" and explicit.base_url == "http://other:3"
+
+
+def test_defaults_are_the_public_hosts() -> None:
+    session = runcrate.Session("rc_live_0000000000000000")
+    assert session.base_url == "https://www.runcrate.ai"
+    assert session.inference_url == "https://api.runcrate.ai"
+    assert session.timeout == 30 and session.max_retries == 3
+
+
+def test_repr_masks_the_key() -> None:
+    key = "rc_live_abcdefghijklmnop6789"
+    session = runcrate.Session(key)
+    client = runcrate.Runcrate(api_key=key)
+    for text in (repr(session), str(session), repr(client)):
+        assert key not in text and "rc_live_…6789" in text
+    assert key not in repr(session.http.auth)
+
+
+def test_invalid_settings_are_refused() -> None:
+    with pytest.raises(ValueError):
+        runcrate.Session("rc_live_0000000000000000", max_retries=-1)
+    with pytest.raises(ValueError):
+        runcrate.Session("rc_live_0000000000000000", timeout=0)
+
+
+def test_session_closes_its_pool_and_reopens_on_use(serve: Callable[..., TinyServer]) -> None:
+    server = serve(answer_with())
+    with runcrate.Session("rc_live_0000000000000000", base_url=server.url) as session:
+        first = session.http
+        runcrate.list_instances(session)
+    assert session._http is None
+    assert session.http is not first
+    session.close()
+
+
+def test_a_callers_requests_session_is_used_and_left_open(serve: Callable[..., TinyServer]) -> None:
+    server = serve(answer_with())
+    own = requests.Session()
+    own.auth = runcrate._BearerAuth("rc_live_0000000000000000")
+    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url, http=own)
+    runcrate.list_instances(session)
+    session.close()
+    assert own.adapters  # not closed by us: still usable
+    own.close()
+
+
+# --- what is sent -----------------------------------------------------------
+
+
+def test_request_headers_and_path_prefix(serve: Callable[..., TinyServer]) -> None:
+    server = serve(answer_with())
+    session = runcrate.Session(
+        "rc_live_abcdefghijklmnop6789", base_url=server.url + "/proxy/", headers={"X-Team": "ml"}
+    )
+    runcrate.list_instances(session, search="train")
+    session.close()
+    sent = server.requests[0]
+    assert sent.method == "GET" and sent.target == "/proxy/api/v1/instances?search=train"
+    assert sent.headers["authorization"] == "Bearer rc_live_abcdefghijklmnop6789"
+    assert sent.headers["content-type"] == "application/json"
+    assert sent.headers["x-team"] == "ml"
+    agent = sent.headers["user-agent"]
+    assert agent == (
+        f"runcrate-python/{runcrate.__version__} requests/{requests.__version__} python/{platform.python_version()}"
+    )
+    assert "idempotency-key" not in sent.headers
+
+
+def test_environment_comes_first_on_every_infrastructure_method(serve: Callable[..., TinyServer]) -> None:
+    def respond(request: Request, sock: socket.socket) -> None:
+        body = ENVELOPE if "transactions" in request.target else '{"data": {"id": "v", "name": "n", "status": "s"}}'
+        json_reply(sock, 200, body)
+
+    server = serve(respond)
+    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url, environment="staging", max_retries=0)
+    runcrate.get_instance(session, "v")
+    runcrate.update_instance(session, "v", max_runtime_minutes=10)
+    runcrate.create_instance(session, name="n", gpu_type="A100")
+    runcrate.terminate_instance(session, "v")
+    runcrate.list_transactions(session, limit=5)
+    session.close()
+    targets = [r.target for r in server.requests]
+    assert targets == [
+        "/api/v1/instances/v?environment=staging",
+        "/api/v1/instances/v?environment=staging",
+        "/api/v1/instances?environment=staging",
+        "/api/v1/instances/v?environment=staging",
+        "/api/v1/billing/transactions?environment=staging&limit=5&offset=0",
+    ]
+
+
+def test_json_bodies_leave_out_unset_fields(serve: Callable[..., TinyServer]) -> None:
+    server = serve(answer_with(body='{"data": {"id": "i", "name": "n", "status": "deploying"}}'))
+    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url)
+    runcrate.create_instance(session, name="n", ssh_key_id="k", gpu_type="A100", env_vars={"A": "1"})
+    runcrate.update_instance(session, "i", idle_shutdown_minutes=None)
+    session.close()
+    create, update = server.requests
+    assert json.loads(create.body) == {"name": "n", "ssh_key_id": "k", "gpu_type": "A100", "env_vars": {"A": "1"}}
+    assert len(create.headers["idempotency-key"]) == 36
+    assert json.loads(update.body) == {"idle_shutdown_minutes": None}
+
+
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [
+        ("../billing/balance", "..%2Fbilling%2Fbalance"),
+        ("%2e%2e", "%252e%252e"),
+        ("a?b#c", "a%3Fb%23c"),
+        ("ünï cødé", "%C3%BCn%C3%AF%20c%C3%B8d%C3%A9"),
+    ],
+)
+def test_ids_are_percent_encoded(serve: Callable[..., TinyServer], given: str, sent: str) -> None:
+    server = serve(answer_with(body='{"data": {"id": "x", "name": "n"}}'))
+    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url)
+    runcrate.get_storage(session, given)
+    session.close()
+    assert server.requests[0].target == f"/api/v1/storage/{sent}"
+
+
+def test_hostile_ids_reach_the_intended_route(api: Any, emu: Any) -> None:
+    for hostile in ("../billing/balance", "%2e%2e", "x/../../ssh-keys", "?#", "..;", "é" * 50, "a" * 10_000):
+        with pytest.raises(runcrate.NotFoundError) as info:
+            api("get_instance", hostile)
+        assert info.value.message == "Instance not found"
+    assert emu.count("GET /api/v1/instances/{id}") == 7
+    assert emu.count("GET /api/v1/billing/balance") == 0
+
+
+def test_empty_dot_or_non_string_ids_are_refused_before_sending(api: Any, emu: Any) -> None:
+    for invalid in ("", ".", ".."):
+        with pytest.raises(ValueError, match="not a valid id"):
+            api("get_instance", invalid)
+    with pytest.raises(TypeError):
+        api("get_instance", 42)
+    assert sum(emu.state.counts.values()) == 0
+
+
+# --- odd answers ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype"),
+    [
+        ('{"data": null}', "application/json"),
+        ('{"data": [1, 2]}', "application/json"),
+        ("[1, 2]", "application/json"),
+        ('{"data": {"name": "no id"}}', "application/json"),
+        ('{"data": {"id": 5, "name": "n", "sizeGb": "big"}}', "application/json"),
+        ("{not json", "application/json"),
+        ("<html>hello</html>", "text/html"),
+    ],
+)
+def test_a_success_of_the_wrong_shape_is_invalid_response(
+    serve: Callable[..., TinyServer], body: str, ctype: str
+) -> None:
+    server = serve(lambda r, s: reply(s, 200, body.encode(), {"Content-Type": ctype}))
+    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url)
+    with pytest.raises(runcrate.ApiError) as info:
+        runcrate.get_storage(session, "v")
+    session.close()
+    assert type(info.value) is runcrate.ApiError and info.value.code == "invalid_response"
+
+
+def test_a_list_where_a_list_belongs_but_an_object_inside(serve: Callable[..., TinyServer]) -> None:
+    server = serve(answer_with(body='{"data": {"id": "x"}}'))
+    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url)
+    with pytest.raises(runcrate.ApiError) as info:
+        runcrate.list_storage(session)
+    session.close()
+    assert info.value.code == "invalid_response"
+
+
+def test_204_and_empty_deletes_are_success(serve: Callable[..., TinyServer]) -> None:
+    server = serve(lambda r, s: reply(s, 204))
+    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url)
+    assert runcrate.terminate_instance(session, "i") is None
+    assert runcrate.delete_ssh_key(session, "k") is None
+    assert runcrate.delete_storage(session, "v") == runcrate.StorageDeleteResult()
+    session.close()
+
+
+def test_redirects_are_not_followed_and_the_key_stays_home(serve: Callable[..., TinyServer]) -> None:
+    elsewhere = serve(answer_with())
+    server = serve(lambda r, s: reply(s, 302, b"", {"Location": elsewhere.url + "/api/v1/instances"}))
+    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url)
+    with pytest.raises(runcrate.ApiError) as info:
+        runcrate.list_instances(session)
+    session.close()
+    assert info.value.code == "invalid_response" and info.value.status_code == 302
+    assert elsewhere.requests == []
+
+
+def test_html_502_gives_status_and_excerpt(serve: Callable[..., TinyServer]) -> None:
+    page = "<html><body><h1>502 Bad Gateway</h1>" + "x" * 5000 + "</body></html>"
+    server = serve(lambda r, s: reply(s, 502, page.encode(), {"Content-Type": "text/html"}))
+    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url, max_retries=0)
+    with pytest.raises(runcrate.InternalServerError) as info:
+        runcrate.list_instances(session)
+    session.close()
+    error = info.value
+    assert error.status_code == 502 and error.code == "api_error"
+    assert error.message.startswith("<html><body><h1>502 Bad Gateway</h1>")
+    assert len(error.message) <= 501 and len(str(error)) < 600 and len(repr(error)) < 700
+
+
+def test_a_megabyte_error_message_is_cut(serve: Callable[..., TinyServer]) -> None:
+    huge = json.dumps({"error": {"code": "bad_request", "message": "y" * 3_000_000}})
+    server = serve(lambda r, s: json_reply(s, 400, huge))
+    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url)
+    with pytest.raises(runcrate.BadRequestError) as info:
+        runcrate.list_instances(session)
+    session.close()
+    assert info.value.message == "y" * 500 + "…"
+    assert len(str(info.value)) < 600
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "code"),
+    [
+        ('{"error": {"code": "not_found", "message": "Gone"}}', "Gone", "not_found"),
+        ('{"error": {"message": "Bad key", "type": "invalid_request_error", "code": null}}', "Bad key", "api_error"),
+        ('{"error": "plain text"}', "plain text", "api_error"),
+        ('{"message": "top level", "code": "c1"}', "top level", "c1"),
+        ('{"detail": "fastapi style"}', "fastapi style", "api_error"),
+        ('{"something": "else"}', '{"something": "else"}', "api_error"),
+        ("", "HTTP 404", "api_error"),
+    ],
+)
+def test_every_error_envelope_is_understood(
+    serve: Callable[..., TinyServer], body: str, message: str, code: str
+) -> None:
+    server = serve(lambda r, s: json_reply(s, 404, body))
+    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url)
+    with pytest.raises(runcrate.NotFoundError) as info:
+        runcrate.get_instance(session, "x")
+    session.close()
+    assert info.value.message == message and info.value.code == code
+
+
+def test_connection_reset_in_the_middle_of_the_body(serve: Callable[..., TinyServer]) -> None:
+    def half(request: Request, sock: socket.socket) -> None:
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"data\": [")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+
+    server = serve(half)
+    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url, max_retries=0)
+    with pytest.raises(runcrate.ConnectionError) as info:
+        runcrate.list_instances(session)
+    session.close()
+    assert info.value.code == "connection_error"
+
+
+def test_connect_timeout_is_told_apart_from_read_timeout() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):  # fill the accept queue so the next connect never completes
+        filler = socket.socket()
+        filler.setblocking(False)
+        try:
+            filler.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fillers.append(filler)
+    time.sleep(0.05)
+    session = runcrate.Session("rc_live_0000000000000000", base_url=f"http://127.0.0.1:{port}", timeout=0.2)
+    try:
+        with pytest.raises(runcrate.TimeoutError) as info:
+            runcrate.list_instances(session)
+        assert info.value.code == "connect_timeout"
+    finally:
+        session.close()
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+
+def test_no_library_exception_escapes(serve: Callable[..., TinyServer]) -> None:
+    server = serve(lambda r, s: s.sendall(b"garbage that is not HTTP\r\n\r\n"))
+    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url, max_retries=0)
+    with pytest.raises(runcrate.ConnectionError):
+        runcrate.list_instances(session)
+    session.close()
