@@ -98,6 +98,12 @@ class RuncrateError(Exception):
     ``details`` (a dict or None) and ``request_id`` (when the server sent one).
     """
 
+    message: str
+    status_code: Optional[int]
+    code: str
+    details: Optional[Dict[str, Any]]
+    request_id: Optional[str]
+
     def __init__(
         self,
         message: str,
@@ -380,6 +386,13 @@ class _BearerAuth(requests.auth.AuthBase):
 class SessionConfig:
     """What every session knows, whatever its transport: key, URLs, limits, headers."""
 
+    base_url: str
+    inference_url: str
+    timeout: Optional[float]
+    max_retries: int
+    environment: Optional[str]
+    headers: Dict[str, str]
+
     def __init__(
         self,
         api_key: Optional[str] = None,
@@ -409,7 +422,7 @@ class SessionConfig:
         self.timeout = timeout
         self.max_retries = max_retries
         self.environment = environment or None
-        self.headers: Dict[str, str] = dict(headers or {})
+        self.headers = dict(headers or {})
 
     @property
     def api_key(self) -> str:
@@ -521,6 +534,15 @@ class Call(Generic[T]):
     """
 
     __slots__ = ("body", "decode", "headers", "inference", "method", "min_timeout", "params", "path")
+
+    method: str
+    path: str
+    params: List[Tuple[str, str]]
+    body: Any
+    headers: Dict[str, str]
+    decode: Callable[[Any], T]
+    inference: bool
+    min_timeout: float
 
     def __init__(
         self,
@@ -1628,6 +1650,8 @@ def _bind(fn: Callable[..., R], session: Any) -> Callable[..., R]:
 class Namespace:
     """A group of operations sharing one session."""
 
+    session: Any
+
     def __init__(self, session: Any) -> None:
         self.session = session
 
@@ -1682,6 +1706,13 @@ class Runcrate:
 
     Arguments are those of ``Session``; or pass ``session=`` to share one.
     """
+
+    session: Session
+    instances: Instances
+    ssh_keys: SSHKeys
+    storage: Storage
+    billing: Billing
+    templates: Templates
 
     def __init__(
         self,

@@ -126,7 +126,6 @@ def _templates() -> List[Dict[str, Any]]:
     return out
 
 
-
 # ----------------------------------------------------------------------
 # State
 # ----------------------------------------------------------------------
@@ -503,8 +502,7 @@ async def create_instance(request: web.Request) -> web.Response:
             "_ready_at": now + timedelta(seconds=random.uniform(low, high)),  # noqa: S311
         }
         scope_of(request).instances[inst["id"]] = inst
-        state.refresh(inst)
-        return envelope(public(inst), status=201)
+        return envelope(public(inst), status=201)  # a fresh launch always answers "deploying"
 
 
 def _instance(request: web.Request) -> Dict[str, Any]:
@@ -1052,7 +1050,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parser.parse_args(argv)
     state = EmulatorState(start_delay=tuple(args.start_delay))
     print(f"Runcrate emulator on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
-    web.run_app(build_app(state), host=args.host, port=args.port, print=None, access_log=None, handler_args=HANDLER_ARGS)
+    web.run_app(
+        build_app(state), host=args.host, port=args.port, print=None, access_log=None, handler_args=HANDLER_ARGS
+    )
 
 
 if __name__ == "__main__":

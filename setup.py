@@ -23,7 +23,7 @@ class _StubMaker(ast.NodeTransformer):
         node.body = [*body, ast.Expr(ast.Constant(...))]
         return node
 
-    visit_AsyncFunctionDef = visit_FunctionDef
+    visit_AsyncFunctionDef = visit_FunctionDef  # noqa: N815 - the name ast.NodeTransformer dispatches on
 
     def visit_If(self, node):  # type: ignore[no-untyped-def]
         # `if __name__ == "__main__":` has no place in a stub.

@@ -251,9 +251,7 @@ STATUSES = {
 
 @pytest.mark.parametrize("op", sorted(OPERATIONS))
 @pytest.mark.parametrize("status", sorted(STATUSES))
-def test_error_status_becomes_its_exception(
-    connect: Callable[..., Any], emu: Any, op: str, status: int
-) -> None:
+def test_error_status_becomes_its_exception(connect: Callable[..., Any], emu: Any, op: str, status: int) -> None:
     pattern, args, kwargs = OPERATIONS[op]
     method, path = pattern.split(" ")
     body = {"error": {"code": f"code_{status}", "message": f"server says {status}", "details": {"field": "x"}}}

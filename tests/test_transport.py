@@ -300,7 +300,7 @@ def test_every_error_envelope_is_understood(
 
 def test_connection_reset_in_the_middle_of_the_body(serve: Callable[..., TinyServer]) -> None:
     def half(request: Request, sock: socket.socket) -> None:
-        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"data\": [")
+        sock.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"data": [')
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
 
     server = serve(half)

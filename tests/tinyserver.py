@@ -25,9 +25,7 @@ class Request:
 Respond = Callable[[Request, socket.socket], None]
 
 
-def reply(
-    sock: socket.socket, status: int = 200, body: bytes = b"", headers: Optional[Dict[str, str]] = None
-) -> None:
+def reply(sock: socket.socket, status: int = 200, body: bytes = b"", headers: Optional[Dict[str, str]] = None) -> None:
     """Write one complete response and let the connection close."""
     head = {"Content-Length": str(len(body)), "Connection": "close", **(headers or {})}
     lines = [f"HTTP/1.1 {status} X"] + [f"{k}: {v}" for k, v in head.items()]

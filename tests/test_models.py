@@ -1,0 +1,129 @@
+"""Decoding wire objects into models, and the models' dataclasses-json side."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import datetime, timezone
+
+import pytest
+
+import runcrate
+
+
+def test_wire_spellings_both_read() -> None:
+    camel = runcrate.decode(
+        runcrate.StorageVolume, {"id": "v", "name": "n", "sizeGb": 100, "createdAt": "2025-01-01T00:00:00Z"}
+    )
+    snake = runcrate.decode(
+        runcrate.StorageVolume, {"id": "v", "name": "n", "size_gb": 100, "created_at": "2025-01-01T00:00:00Z"}
+    )
+    assert camel == snake and camel.size_gb == 100 and camel.extra == {}
+    txn = runcrate.decode(runcrate.Transaction, {"id": "t", "projectId": "p", "createdAt": "2025-01-01T00:00:00+02:00"})
+    assert txn.project_id == "p" and txn.created_at.utcoffset().total_seconds() == 7200
+
+
+def test_numbers_take_the_types_of_the_api() -> None:
+    balance = runcrate.decode(runcrate.Balance, {"creditsBalance": 20, "activeUsageCost": 0})
+    assert balance.credits_balance == 20.0 and isinstance(balance.credits_balance, float)
+    assert f"${balance.credits_balance}" == "$20.0"
+    inst = runcrate.decode(
+        runcrate.Instance, {"id": "i", "name": "n", "status": "s", "gpu_count": 8.0, "memory": 128.0}
+    )
+    assert inst.gpu_count == 8 and isinstance(inst.gpu_count, int) and isinstance(inst.memory, int)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2025-01-31T10:20:30Z",
+        "2025-01-31T10:20:30.1Z",
+        "2025-01-31T10:20:30.123456789Z",
+        "2025-01-31T10:20:30+00:00",
+        "2025-01-31T10:20:30",
+    ],
+)
+def test_timestamps_become_aware_datetimes(text: str) -> None:
+    inst = runcrate.decode(runcrate.Instance, {"id": "i", "name": "n", "status": "s", "created_at": text})
+    assert inst.created_at is not None and inst.created_at.tzinfo is not None
+    assert inst.created_at.replace(microsecond=0) == datetime(2025, 1, 31, 10, 20, 30, tzinfo=timezone.utc)
+
+
+def test_missing_optional_fields_are_none_and_unknown_fields_kept() -> None:
+    inst = runcrate.decode(runcrate.Instance, {"id": "i", "name": "n", "status": "running", "new_thing": {"a": 1}})
+    assert inst.ip is None and inst.created_at is None
+    assert inst.extra == {"new_thing": {"a": 1}} and inst.new_thing == {"a": 1}
+    with pytest.raises(AttributeError):
+        inst.not_there  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        {"name": "n", "status": "s"},
+        {"id": None, "name": "n", "status": "s"},
+        {"id": "i", "name": "n", "status": "s", "gpu_count": "many"},
+        {"id": "i", "name": "n", "status": "s", "gpu_count": 1.5},
+        {"id": "i", "name": "n", "status": "s", "created_at": "yesterday"},
+        {"id": "i", "name": "n", "status": "s", "cost_per_hour": True},
+        {"id": ["i"], "name": "n", "status": "s"},
+        ["not", "an", "object"],
+        None,
+    ],
+)
+def test_wrong_shapes_are_invalid_response(wire: object) -> None:
+    with pytest.raises(runcrate.ApiError) as info:
+        runcrate.decode(runcrate.Instance, wire)
+    assert info.value.code == "invalid_response"
+
+
+def test_round_trip_through_dataclasses_json() -> None:
+    wire = {"id": "v", "name": "n", "sizeGb": 5, "createdAt": "2025-01-01T00:00:00Z", "mystery": [1, 2]}
+    volume = runcrate.decode(runcrate.StorageVolume, wire)
+    as_dict = volume.to_dict()
+    assert as_dict["size_gb"] == 5 and as_dict["mystery"] == [1, 2] and "extra" not in as_dict
+    assert runcrate.StorageVolume.from_dict(as_dict) == volume
+    again = runcrate.StorageVolume.from_json(volume.to_json())
+    assert again.mystery == [1, 2] and again.size_gb == 5
+
+
+def test_list_page_behaves_like_a_list() -> None:
+    page = runcrate.ListPage([1, 2, 3], total=10, has_more=True, cursor="c")
+    assert len(page) == 3 and page[1] == 2 and list(page) == [1, 2, 3] and page == [1, 2, 3]
+    assert page.total == 10 and page.has_more and page.cursor == "c"
+    assert "total=10" in repr(page)
+
+
+def test_errors_pickle_with_their_attributes() -> None:
+    error = runcrate.NotFoundError("Gone", status_code=404, code="not_found", details={"a": 1}, request_id="req_1")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is runcrate.NotFoundError and copy.code == "not_found" and copy.request_id == "req_1"
+    assert copy.details == {"a": 1} and str(copy) == str(error)
+
+
+def test_error_hierarchy_of_the_public_page() -> None:
+    for cls in (
+        runcrate.BadRequestError,
+        runcrate.AuthenticationError,
+        runcrate.InsufficientCreditsError,
+        runcrate.PermissionDeniedError,
+        runcrate.NotFoundError,
+        runcrate.ConflictError,
+        runcrate.UnprocessableEntityError,
+        runcrate.RateLimitError,
+        runcrate.InternalServerError,
+    ):
+        assert issubclass(cls, runcrate.ApiError) and issubclass(cls, runcrate.RuncrateError)
+    assert issubclass(runcrate.ConnectionError, ConnectionError)
+    assert issubclass(runcrate.TimeoutError, TimeoutError)
+    assert issubclass(runcrate.ConnectionError, runcrate.RuncrateError)
+    error = runcrate.TimeoutError("slow", code="read_timeout")
+    assert str(error) == "read_timeout: slow" and error.status_code is None
+
+
+def test_importing_runcrate_loads_neither_aiohttp_nor_dataclasses_json() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, runcrate; print(*(m in sys.modules for m in ('aiohttp', 'dataclasses_json', 'marshmallow')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False", "False"]

@@ -1,0 +1,82 @@
+"""The distribution as users get it: a vendored single file, and a typed wheel."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+from typing import Any, List
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def make_venv(where: Path, *packages: str) -> Path:
+    venv.EnvBuilder(with_pip=True, clear=True).create(where)
+    python = where / "bin" / "python"
+    pip(python, "install", "-q", "--disable-pip-version-check", *packages)
+    return python
+
+
+def pip(python: Path, *args: str) -> None:
+    done = subprocess.run([str(python), "-m", "pip", *args], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def run(cmd: List[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_runcrate_py_alone_works_with_only_its_three_dependencies(tmp_path: Path, emu: Any) -> None:
+    python = make_venv(tmp_path / "venv", "requests", "urllib3", "dataclasses-json")
+    app = tmp_path / "app"
+    app.mkdir()
+    shutil.copy(ROOT / "runcrate.py", app / "runcrate.py")
+    (app / "main.py").write_text(
+        "import sys, runcrate\n"
+        f"client = runcrate.Runcrate(api_key='rc_live_vendored_0000000', base_url='{emu.url}')\n"
+        "balance = client.billing.get_balance()\n"
+        "print(balance.credits_balance, balance.to_dict()['credits_balance'])\n"
+        "print('aiohttp' in sys.modules)\n"
+        "client.close()\n"
+    )
+    done = run([str(python), "-E", "-s", "main.py"], app)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["100.0", "100.0", "False"]
+    listed = run([str(python), "-m", "pip", "list", "--format=freeze"], app).stdout.lower()
+    assert "aiohttp" not in listed and "runcrate" not in listed
+
+
+USER_SCRIPT = """\
+from runcrate import Runcrate
+
+client = Runcrate(api_key="rc_live_typed_000000000")
+balance = client.billing.get_balance()
+reveal_type(balance)
+reveal_type(client.instances.list())
+wrong: str = balance.credits_balance
+"""
+
+
+def test_wheel_carries_stubs_that_type_the_client(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    built = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)], ROOT)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = dist.glob("runcrate_sdk-*.whl")
+    python = make_venv(tmp_path / "venv", str(wheel), "mypy")
+    site = run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp_path
+    ).stdout.strip()
+    stub = Path(site) / "runcrate-stubs" / "__init__.pyi"
+    assert stub.exists() and "def get_balance(session: Session) -> Balance:" in stub.read_text()
+    (tmp_path / "user.py").write_text(USER_SCRIPT)
+    checked = run([str(python), "-m", "mypy", "--strict", "--no-incremental", "user.py"], tmp_path)
+    output = checked.stdout
+    assert 'Revealed type is "runcrate.Balance"' in output, output
+    assert 'Revealed type is "runcrate.ListPage[runcrate.Instance]"' in output, output
+    assert 'Incompatible types in assignment (expression has type "float", variable has type "str")' in output
+    assert "missing library stubs or py.typed" not in output

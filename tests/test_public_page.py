@@ -1,0 +1,50 @@
+"""Every example of the public SDK page runs unchanged against the emulator."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from typing import Any
+
+import pytest
+from seed_page import EXPECTED, SECTIONS
+
+import runcrate
+
+
+@pytest.mark.parametrize("section", sorted(SECTIONS))
+def test_public_page_example_runs_unchanged(section: str, emu: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNCRATE_BASE_URL", emu.url)
+    monkeypatch.setenv("RUNCRATE_INFERENCE_URL", emu.url)
+    emu.add_volume("volume-id", "existing")
+    client = runcrate.Runcrate(api_key="rc_live_YOUR_API_KEY")
+    namespace = {"client": client}
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(compile(SECTIONS[section], f"<public page: {section}>", "exec"), namespace)  # noqa: S102
+    finally:
+        client.close()
+        for value in namespace.values():
+            if isinstance(value, runcrate.Runcrate):
+                value.close()
+    printed = out.getvalue()
+    for expected in EXPECTED[section]:
+        assert expected in printed, printed
+
+
+def test_client_namespaces_carry_docs_and_names(emu: Any) -> None:
+    client = emu.make_client()
+    assert client.instances.list.__name__ == "list_instances"
+    assert "List the environment's instances" in (client.instances.list.__doc__ or "")
+    assert client.instances.list is client.instances.list  # bound once, then cached
+    assert client.billing.usage.__wrapped__ is runcrate.get_usage
+    client.close()
+
+
+def test_client_shares_a_given_session(emu: Any) -> None:
+    session = emu.make_session()
+    client = runcrate.Runcrate(session=session)
+    assert client.session is session and client.instances.session is session
+    assert client.instances.list() == []
+    client.close()
