@@ -21,14 +21,19 @@ wire helpers; operations; the client.
 
 from __future__ import annotations
 
+import base64
 import builtins
+import codecs
+import collections
 import dataclasses
 import email.utils
 import functools
 import json
 import logging
+import mimetypes
 import os
 import random
+import re
 import sys
 import time
 import uuid
@@ -37,19 +42,25 @@ from datetime import date, datetime, timezone
 from typing import (
     TYPE_CHECKING,
     Any,
+    BinaryIO,
     Callable,
+    Deque,
     Dict,
     FrozenSet,
     Generic,
     Iterable,
+    Iterator,
     List,
+    Literal,
     Mapping,
+    NamedTuple,
     Optional,
     Sequence,
     Tuple,
     Type,
     TypeVar,
     Union,
+    overload,
 )
 from urllib.parse import quote
 
@@ -526,6 +537,19 @@ class Session(SessionConfig):
 T = TypeVar("T")
 
 
+class _SizedBody:
+    """A multipart body that tells requests its length (so it is not sent chunked)."""
+
+    def __init__(self, body: MultipartBody) -> None:
+        self._body = body
+
+    def __len__(self) -> int:
+        return self._body.length or 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body)
+
+
 class Call(Generic[T]):
     """One HTTP exchange, described as data: what to send and how to read the answer.
 
@@ -533,7 +557,7 @@ class Call(Generic[T]):
     (sync) or ``runcrate_async.send`` (asyncio).
     """
 
-    __slots__ = ("body", "decode", "headers", "inference", "method", "min_timeout", "params", "path")
+    __slots__ = ("body", "decode", "headers", "inference", "method", "min_timeout", "params", "path", "raw")
 
     method: str
     path: str
@@ -543,6 +567,7 @@ class Call(Generic[T]):
     decode: Callable[[Any], T]
     inference: bool
     min_timeout: float
+    raw: bool
 
     def __init__(
         self,
@@ -555,6 +580,7 @@ class Call(Generic[T]):
         headers: Optional[Dict[str, str]] = None,
         inference: bool = False,
         min_timeout: float = 0.0,
+        raw: bool = False,
     ) -> None:
         self.method = method
         self.path = path
@@ -564,17 +590,23 @@ class Call(Generic[T]):
         self.decode = decode
         self.inference = inference
         self.min_timeout = min_timeout
+        self.raw = raw  # decode receives a RawAnswer (headers, bytes) instead of parsed JSON
 
     def request_headers(self) -> Dict[str, str]:
         """Headers of this call beyond the session's own."""
         if self.body is None and self.inference:
             return self.headers
+        if isinstance(self.body, MultipartBody):
+            return {"Content-Type": self.body.content_type, **self.headers}
         return {"Content-Type": "application/json", **self.headers}
 
-    def encoded_body(self) -> Optional[bytes]:
-        """The JSON body as bytes, or None."""
+    def encoded_body(self) -> Any:
+        """The body as sent: JSON bytes, a streamed multipart body, or None."""
         if self.body is None:
             return None
+        if isinstance(self.body, MultipartBody):
+            # With a length, requests sends Content-Length; a bare iterator goes out chunked.
+            return _SizedBody(self.body) if self.body.length is not None else iter(self.body)
         return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
 
     def finish(self, status: int, headers: Mapping[str, str], body: bytes) -> T:
@@ -583,6 +615,8 @@ class Call(Generic[T]):
             raise error_from_response(status, headers, body)
         if status >= 300:
             raise _invalid_response(f"unexpected redirect (HTTP {status}) from {self.path}", status)
+        if self.raw:
+            return self._decoded(RawAnswer(headers, body), status)
         if status == 204 or (not body and self.method == "DELETE"):
             return self.decode(None)
         if not _is_json(headers):
@@ -594,8 +628,11 @@ class Call(Generic[T]):
             raise _invalid_response(
                 f"the answer is not valid JSON: {_cap(body[:200].decode('utf-8', 'replace'))}", status
             ) from None
+        return self._decoded(parsed, status)
+
+    def _decoded(self, answer: Any, status: int) -> T:
         try:
-            return self.decode(parsed)
+            return self.decode(answer)
         except RuncrateError:
             raise
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
@@ -643,7 +680,7 @@ def _reason_text(reason: BaseException) -> str:
 TRANSPORT_ERRORS: Tuple[Type[BaseException], ...] = (requests.exceptions.RequestException, u3.HTTPError, OSError)
 
 
-def send(session: Session, call: Call[T]) -> T:
+def send(session: Session, /, call: Call[T]) -> T:
     """Send one call through the session's pool (retries included) and decode its answer."""
     started = time.monotonic()
     try:
@@ -1098,6 +1135,123 @@ class Template(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
+@dataclass
+class ChatMessage(Model):
+    """A message of a chat completion."""
+
+    role: Optional[str] = None
+    content: Optional[str] = None
+    reasoning_content: Optional[str] = None
+    tool_calls: Optional[List[Any]] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class ChatChoice(Model):
+    """One completion choice: ``message`` and why it stopped (``finish_reason``)."""
+
+    message: ChatMessage
+    index: Optional[int] = None
+    finish_reason: Optional[str] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class ChatUsage(Model):
+    """Token counts of a completion."""
+
+    prompt_tokens: Optional[int] = None
+    completion_tokens: Optional[int] = None
+    total_tokens: Optional[int] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class ChatCompletion(Model):
+    """A chat completion: ``choices[0].message.content`` holds the answer."""
+
+    choices: List[ChatChoice]
+    id: Optional[str] = None
+    object: Optional[str] = None
+    created: Optional[int] = None
+    model: Optional[str] = None
+    usage: Optional[ChatUsage] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class ImageData(Model):
+    """One generated image: ``b64_json`` or ``url``; ``to_bytes()`` and ``save(path)`` get its bytes."""
+
+    url: Optional[str] = None
+    b64_json: Optional[str] = None
+    revised_prompt: Optional[str] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+    def to_bytes(self, timeout: float = 120.0) -> bytes:
+        """The image bytes: decoded from ``b64_json`` or a data URI, else fetched from ``url`` without the API key."""
+        if self.b64_json:
+            return _b64decode(self.b64_json)
+        if self.url and self.url.startswith("data:"):
+            return _b64decode(self.url.partition(",")[2])
+        if self.url:
+            return fetch_public_url(self.url, timeout)
+        raise ApiError("the image has neither b64_json nor url", code="invalid_response")
+
+    def save(self, path: Union[str, os.PathLike[str]]) -> None:
+        """Write the image to ``path``."""
+        with open(path, "wb") as out:
+            out.write(self.to_bytes())
+
+
+@dataclass
+class ImageGeneration(Model):
+    """The answer of an image generation: ``data`` holds the images."""
+
+    data: List[ImageData]
+    created: Optional[int] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class VideoJob(Model):
+    """A video generation job: ``status`` goes queued → processing → completed | failed."""
+
+    id: str
+    status: str
+    model: Optional[str] = None
+    error: Optional[Any] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class Transcription(Model):
+    """A transcription: ``text`` is the transcript (or the SRT/VTT subtitles)."""
+
+    text: str
+    language: Optional[str] = None
+    duration: Optional[float] = None
+    segments: Optional[List[Any]] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+class VideoGenerationError(RuncrateError, RuntimeError):
+    """A video job failed, or did not finish in time (``code`` says which); ``job`` is its last state."""
+
+    job: Optional[VideoJob]
+
+    def __init__(self, message: str, *, job: Optional[VideoJob] = None, code: str = "video_failed") -> None:
+        super().__init__(message, code=code)
+        self.job = job
+
+    def __reduce__(self) -> Any:
+        return (_rebuild_video_error, (self.message, self.code, self.job))
+
+
+def _rebuild_video_error(message: str, code: str, job: Optional[VideoJob]) -> VideoGenerationError:
+    return VideoGenerationError(message, job=job, code=code)
+
+
 # ======================================================================
 # 5. Wire helpers
 # ======================================================================
@@ -1201,6 +1355,419 @@ def _check_str(name: str, value: Any, *, required: bool = False) -> None:
         raise TypeError(f"{name} must be a string, not {type(value).__name__}")
     if required and not value.strip():
         raise ValueError(f"{name} must not be empty")
+
+
+# --- inference answers -------------------------------------------------------
+
+
+def decode_bare(cls: Type[M]) -> Callable[[Any], M]:
+    """Decoder for an inference answer: the object itself, no envelope."""
+    return functools.partial(_decode_model, cls)
+
+
+class RawAnswer(NamedTuple):
+    """A non-JSON answer (audio, video, subtitles) with its headers."""
+
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def _audio_bytes(answer: RawAnswer) -> bytes:
+    return answer.body
+
+
+def _transcription(answer: RawAnswer) -> Transcription:
+    # Decide by what came back, not by what was asked: proxies wrap srt/vtt/text in JSON.
+    if _is_json(answer.headers):
+        return _decode_model(Transcription, json.loads(answer.body))
+    return Transcription(text=answer.body.decode("utf-8", "replace"))
+
+
+def fetch_public_url(url: str, timeout: float = 120.0) -> bytes:
+    """GET a public URL (a generated image) with no Runcrate key; errors become SDK errors."""
+    if not url.startswith(("https://", "http://")):
+        raise ValueError("only http(s) URLs are fetched")
+    try:
+        with requests.get(url, timeout=timeout, allow_redirects=True) as response:
+            if response.status_code >= 400:
+                raise error_from_response(response.status_code, response.headers, response.content)
+            return response.content
+    except TRANSPORT_ERRORS as exc:
+        if isinstance(exc, RuncrateError):
+            raise
+        raise _transport_error(exc) from None
+
+
+# --- server-sent events --------------------------------------------------------
+
+
+class ServerSentEvent(NamedTuple):
+    """One event of an event stream."""
+
+    event: str
+    data: str
+    id: Optional[str] = None
+    retry: Optional[int] = None
+
+
+class SSEDecoder:
+    """Bytes in, events out, by the WHATWG event-stream rules.
+
+    Lines end at CR, LF or CRLF (and nowhere else: U+2028 is data); UTF-8
+    characters may be split across chunks; a leading BOM is dropped;
+    invalid bytes become U+FFFD. Feed it whatever arrived; call ``end()``
+    when the body ends.
+    """
+
+    def __init__(self) -> None:
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending = ""  # text after the last line end
+        self._started = False
+        self._after_cr = False  # the previous chunk ended in CR: a first LF is part of that line end
+        self._data: List[str] = []
+        self._event = ""
+        self._last_id: Optional[str] = None
+        self._retry: Optional[int] = None
+
+    def feed(self, chunk: bytes) -> List[ServerSentEvent]:
+        """The events completed by ``chunk``."""
+        return self._take(self._utf8.decode(chunk))
+
+    def end(self) -> Optional[str]:
+        """Finish the body; returns the data of an event left incomplete (its last line included), or None."""
+        rest = self._utf8.decode(b"", final=True)
+        events = self._take(rest)
+        if events:  # a blank line arrived in the last bytes: nothing is left pending
+            self._data = [events[-1].data]
+        data = list(self._data)
+        if self._pending:
+            name, _, value = self._pending.partition(":")
+            if name == "data":
+                data.append(value[1:] if value.startswith(" ") else value)
+        self._pending, self._data = "", []
+        return "\n".join(data) if data else None
+
+    def _take(self, text: str) -> List[ServerSentEvent]:
+        if not self._started and text:
+            self._started = True
+            if text[0] == "\ufeff":
+                text = text[1:]
+        if self._after_cr and text:
+            self._after_cr = False
+            if text[0] == "\n":
+                text = text[1:]
+        buffer = self._pending + text
+        if "\r" in buffer:
+            if buffer.endswith("\r"):
+                self._after_cr = True
+            buffer = buffer.replace("\r\n", "\n").replace("\r", "\n")
+        lines = buffer.split("\n")
+        self._pending = lines.pop()
+        events: List[ServerSentEvent] = []
+        for line in lines:
+            if line:
+                self._field(line)
+            elif self._data:
+                data = "\n".join(self._data)
+                self._data = []
+                if data:  # an event whose data is empty is skipped
+                    events.append(ServerSentEvent(self._event or "message", data, self._last_id, self._retry))
+                self._event = ""
+            else:
+                self._event = ""
+        return events
+
+    def _field(self, line: str) -> None:
+        name, colon, value = line.partition(":")
+        if not name:
+            return  # a comment
+        if colon and value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id":
+            if "\0" not in value:
+                self._last_id = value
+        elif name == "retry" and value.isdigit():
+            self._retry = int(value)
+
+
+_STREAM_ERROR_CODES: Dict[str, Type[ApiError]] = {
+    "invalid_api_key": AuthenticationError,
+    "rate_limited": RateLimitError,
+    "budget_exceeded": InsufficientCreditsError,
+    "insufficient_credits": InsufficientCreditsError,
+    "not_found": NotFoundError,
+    "internal_error": InternalServerError,
+}
+
+
+def _stream_error(payload: Any) -> ApiError:
+    """The typed error for an error event inside a stream."""
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if not isinstance(error, dict):
+        error = payload if isinstance(payload, dict) else {"message": str(payload)}
+    status = error.get("status") or error.get("status_code")
+    code = _code(error.get("code"))
+    if isinstance(status, int) and status >= 400:
+        cls = _STATUS_ERRORS.get(status) or (InternalServerError if status >= 500 else ApiError)
+    else:
+        status, cls = None, _STREAM_ERROR_CODES.get(code or "", ApiError)
+    details = error.get("details")
+    return cls(
+        _text(error.get("message")) or "error event in the stream",
+        status_code=status,
+        code=code,
+        details=details if isinstance(details, dict) else None,
+    )
+
+
+class ChatStreamParser:
+    """The chat-completion layer over ``SSEDecoder``: chunk dicts out, errors raised.
+
+    ``[DONE]`` sets ``done`` (the caller stops reading); an error event raises
+    its ``ApiError``; data that is not JSON raises ``invalid_response``; a
+    body that ends before ``[DONE]`` raises ``ConnectionError`` in ``end()``.
+    """
+
+    def __init__(self) -> None:
+        self._sse = SSEDecoder()
+        self.done = False
+
+    def feed(self, chunk: bytes) -> List[Dict[str, Any]]:
+        """The chunk dicts completed by these bytes."""
+        chunks: List[Dict[str, Any]] = []
+        for event in self._sse.feed(chunk):
+            if event.data == "[DONE]":
+                self.done = True
+                break
+            chunks.append(self._chunk(event))
+        return chunks
+
+    def end(self) -> None:
+        """The body ended: fine after ``[DONE]``, else the answer was cut short."""
+        pending = self._sse.end()
+        if self.done:
+            return
+        if pending is not None and pending.strip() == "[DONE]":
+            self.done = True
+            return
+        where = "in the middle of an event" if pending else "before [DONE]"
+        raise ConnectionError(f"the stream ended {where}: the answer is incomplete", code="stream_truncated")
+
+    @staticmethod
+    def _chunk(event: ServerSentEvent) -> Dict[str, Any]:
+        try:
+            payload = json.loads(event.data)
+        except ValueError:
+            raise _invalid_response(f"a stream event is not JSON: {_cap(event.data, 200)}") from None
+        if event.event == "error" or (isinstance(payload, dict) and "error" in payload and "choices" not in payload):
+            raise _stream_error(payload)
+        if not isinstance(payload, dict):
+            raise _invalid_response(f"a stream event is not an object: {_cap(event.data, 200)}")
+        return payload
+
+
+# --- media inputs ----------------------------------------------------------------
+
+IMAGE_FIELDS = ("image", "start_image", "mask", "control_image")
+_IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+}
+_BASE64 = re.compile(r"[A-Za-z0-9+/\s]+={0,2}\s*")
+ImageInput = Union[str, bytes, "os.PathLike[str]"]
+
+
+def encode_image(value: ImageInput, name: str = "image") -> str:
+    """An image input as the API takes it.
+
+    ``bytes`` and ``os.PathLike`` become a base64 data URI; a string is sent
+    as is when it is an http(s) URL, a data URI or base64, and read when it
+    is the path of an existing image file (png, jpeg, webp, gif). Anything
+    else, a non-image file included, raises ``ValueError``.
+    """
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return _data_uri(bytes(value), _sniff_image(bytes(value)))
+    if isinstance(value, os.PathLike):
+        path = os.fspath(value)
+        with open(path, "rb") as f:
+            content = f.read()
+        return _data_uri(content, _IMAGE_TYPES.get(os.path.splitext(path)[1].lower()) or _sniff_image(content))
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a path, bytes, a URL or base64, not {type(value).__name__}")
+    if value.startswith(("https://", "http://", "data:")):
+        return value
+    if os.path.isfile(value):
+        media_type = _IMAGE_TYPES.get(os.path.splitext(value)[1].lower())
+        if media_type is None:
+            raise ValueError(
+                f"{name}: {value!r} is not an image file (png, jpeg, webp or gif); pass its bytes to send it"
+            )
+        with open(value, "rb") as f:
+            return _data_uri(f.read(), media_type)
+    if len(value) >= 16 and _BASE64.fullmatch(value) and len("".join(value.split())) % 4 == 0:
+        return value
+    raise ValueError(
+        f"{name}: {_cap(value, 80)!r} is neither an existing image file, an http(s) URL, a data URI nor base64"
+    )
+
+
+def _data_uri(content: bytes, media_type: str) -> str:
+    return f"data:{media_type};base64,{base64.b64encode(content).decode('ascii')}"
+
+
+def _sniff_image(content: bytes) -> str:
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if content.startswith(b"GIF8"):
+        return "image/gif"
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    return "image/png"
+
+
+def _b64decode(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=False)
+    except (ValueError, TypeError):
+        raise _invalid_response("the image is not valid base64") from None
+
+
+# --- streamed multipart upload ---------------------------------------------------
+
+UPLOAD_CHUNK = 1024 * 1024
+FileInput = Union[str, "os.PathLike[str]", bytes, BinaryIO]
+
+
+class MultipartBody:
+    """A multipart/form-data body streamed from its file, never read whole.
+
+    Iterating it yields the parts; iterating again starts over (a path is
+    reopened, a seekable file rewound), so a retry sends the same body.
+    ``length`` is known unless the file is a pipe or socket.
+    """
+
+    def __init__(self, fields: Sequence[Tuple[str, str]], file: FileInput, filename: Optional[str]) -> None:
+        self.boundary = uuid.uuid4().hex
+        self.content_type = f"multipart/form-data; boundary={self.boundary}"
+        self._file = file
+        self._start = _tell(file)
+        name = filename or _filename_of(file)
+        lines = []
+        for key, value in fields:
+            lines.append(
+                f'--{self.boundary}\r\nContent-Disposition: form-data; name="{_quote_header(key)}"\r\n\r\n{value}\r\n'
+            )
+        media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        lines.append(
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; filename="{_quote_header(name)}"\r\n'
+            f"Content-Type: {media_type}\r\n\r\n"
+        )
+        self._head = "".join(lines).encode("utf-8")
+        self._tail = f"\r\n--{self.boundary}--\r\n".encode("ascii")
+        size = _size_of(file, self._start)
+        self.length = None if size is None else len(self._head) + size + len(self._tail)
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._head
+        yield from self._file_chunks()
+        yield self._tail
+
+    def _file_chunks(self) -> Iterator[bytes]:
+        source = self._file
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            view = memoryview(source)
+            for offset in range(0, len(view), UPLOAD_CHUNK):
+                yield bytes(view[offset : offset + UPLOAD_CHUNK])
+            return
+        if isinstance(source, (str, os.PathLike)):
+            with open(source, "rb") as f:
+                yield from iter(functools.partial(f.read, UPLOAD_CHUNK), b"")
+            return
+        if self._start is not None:
+            source.seek(self._start)
+        yield from iter(functools.partial(source.read, UPLOAD_CHUNK), b"")
+
+
+def _quote_header(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
+
+
+def _filename_of(file: FileInput) -> str:
+    if isinstance(file, (str, os.PathLike)):
+        return os.path.basename(os.fspath(file))
+    name = getattr(file, "name", None)
+    return os.path.basename(name) if isinstance(name, str) and name else "audio.wav"
+
+
+def _tell(file: FileInput) -> Optional[int]:
+    if isinstance(file, (str, os.PathLike, bytes, bytearray, memoryview)):
+        return None
+    try:
+        return file.tell() if file.seekable() else None
+    except (OSError, AttributeError, ValueError):
+        return None
+
+
+def _size_of(file: FileInput, start: Optional[int]) -> Optional[int]:
+    if isinstance(file, (bytes, bytearray, memoryview)):
+        return len(file)
+    if isinstance(file, (str, os.PathLike)):
+        return os.path.getsize(file)
+    if start is None:
+        return None
+    try:
+        return os.fstat(file.fileno()).st_size - start
+    except (OSError, AttributeError, ValueError):
+        end = file.seek(0, os.SEEK_END)
+        file.seek(start)
+        return end - start
+
+
+def _check_file(file: Any) -> None:
+    if isinstance(file, (str, os.PathLike)):
+        if not os.path.isfile(file):
+            raise ValueError(f"file: {os.fspath(file)!r} is not an existing file")
+    elif not isinstance(file, (bytes, bytearray, memoryview)) and not callable(getattr(file, "read", None)):
+        raise TypeError(f"file must be a path, bytes or a binary file object, not {type(file).__name__}")
+
+
+# --- waiting for a video -------------------------------------------------------------
+
+
+class VideoWait:
+    """When a polled video job is finished, and when waiting has gone on too long."""
+
+    def __init__(self, poll_interval: float, timeout: Optional[float]) -> None:
+        if poll_interval < 0:
+            raise ValueError("poll_interval must be >= 0")
+        self.poll_interval = poll_interval
+        self._deadline = None if timeout is None else time.monotonic() + timeout
+
+    def finished(self, job: VideoJob) -> bool:
+        """True once completed; raises ``VideoGenerationError`` on failure or past the timeout."""
+        if job.status == "completed":
+            return True
+        if job.status == "failed":
+            detail = f": {job.error}" if job.error else ""
+            raise VideoGenerationError(f"video job {job.id} failed{detail}", job=job)
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            raise VideoGenerationError(
+                f"video job {job.id} is still {job.status} after the timeout", job=job, code="video_timeout"
+            )
+        return False
+
+
+def partial_path(path: str) -> str:
+    """Where a download is written before it is renamed into place."""
+    directory, name = os.path.split(os.path.abspath(path))
+    return os.path.join(directory, f".{name}.{uuid.uuid4().hex[:8]}.part")
 
 
 class _Omitted:
@@ -1430,12 +1997,182 @@ def list_templates_call(
     return Call("GET", "/templates", decode_page(Template), params=params)
 
 
+SLOW_MEDIA = 120.0  # image, video, speech and transcription routes may take this long
+
+CHAT_ROLES = frozenset({"system", "user", "assistant", "tool", "developer", "function"})
+IMAGE_FORMATS = ("url", "b64_json")
+SPEECH_FORMATS = ("mp3", "pcm", "wav", "opus", "aac", "flac")
+TRANSCRIPT_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
+
+
+def _check_choice(name: str, value: Optional[str], allowed: Sequence[str]) -> None:
+    if value is not None and value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def _check_number(name: str, value: Optional[float], low: float, high: float) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, not {type(value).__name__}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+
+
+def _check_messages(messages: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
+    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
+        raise TypeError("messages must be a list of {'role': ..., 'content': ...} dicts")
+    if not messages:
+        raise ValueError("messages must not be empty")
+    for message in messages:
+        if not isinstance(message, Mapping) or not isinstance(message.get("role"), str):
+            raise TypeError("each message must be a dict with a 'role'")
+    return [dict(m) for m in messages]
+
+
+def chat_completion_call(
+    model: str,
+    messages: Sequence[Mapping[str, Any]],
+    stream: bool = False,
+    max_tokens: Optional[int] = None,
+    temperature: Optional[float] = None,
+    top_p: Optional[float] = None,
+    stop: Union[str, Sequence[str], None] = None,
+    frequency_penalty: Optional[float] = None,
+    presence_penalty: Optional[float] = None,
+    params: Optional[Mapping[str, Any]] = None,
+) -> Call[ChatCompletion]:
+    """POST /v1/chat/completions; other keyword arguments go into the body unchanged."""
+    _check_str("model", model, required=True)
+    _check_int("max_tokens", max_tokens, 1)
+    _check_number("temperature", temperature, 0, 2)
+    _check_number("top_p", top_p, 0, 1)
+    _check_number("frequency_penalty", frequency_penalty, -2, 2)
+    _check_number("presence_penalty", presence_penalty, -2, 2)
+    body = _body(
+        model=model,
+        messages=_check_messages(messages),
+        stream=bool(stream),
+        max_tokens=max_tokens,
+        temperature=temperature,
+        top_p=top_p,
+        stop=stop if isinstance(stop, str) or stop is None else list(stop),
+        frequency_penalty=frequency_penalty,
+        presence_penalty=presence_penalty,
+    )
+    body.update(params or {})
+    return Call("POST", "/chat/completions", decode_bare(ChatCompletion), body=body, inference=True)
+
+
+def _with_images(body: Dict[str, Any], params: Mapping[str, Any]) -> Dict[str, Any]:
+    for key, value in params.items():
+        if value is None:
+            continue
+        body[key] = encode_image(value, key) if key in IMAGE_FIELDS else value
+    return body
+
+
+def generate_image_call(
+    model: str,
+    prompt: str,
+    width: Optional[int] = None,
+    height: Optional[int] = None,
+    aspect_ratio: Optional[str] = None,
+    response_format: Optional[str] = None,
+    num_inference_steps: Optional[int] = None,
+    guidance: Optional[float] = None,
+    seed: Optional[int] = None,
+    negative_prompt: Optional[str] = None,
+    params: Optional[Mapping[str, Any]] = None,
+) -> Call[ImageGeneration]:
+    """POST /v1/images/generations; image inputs (``image``, ``mask``, ...) are encoded first."""
+    _check_str("model", model, required=True)
+    _check_str("prompt", prompt, required=True)
+    _check_int("width", width, 1)
+    _check_int("height", height, 1)
+    _check_int("num_inference_steps", num_inference_steps, 1)
+    _check_choice("response_format", response_format, IMAGE_FORMATS)
+    body = _body(
+        model=model,
+        prompt=prompt,
+        width=width,
+        height=height,
+        aspect_ratio=aspect_ratio,
+        response_format=response_format,
+        num_inference_steps=num_inference_steps,
+        guidance=guidance,
+        seed=seed,
+        negative_prompt=negative_prompt,
+    )
+    body = _with_images(body, params or {})
+    return Call(
+        "POST", "/images/generations", decode_bare(ImageGeneration), body=body, inference=True, min_timeout=SLOW_MEDIA
+    )
+
+
+def generate_video_call(model: str, prompt: str, params: Optional[Mapping[str, Any]] = None) -> Call[VideoJob]:
+    """POST /v1/videos: submit a job; ``duration``, ``image`` (encoded) and the rest pass through."""
+    _check_str("model", model, required=True)
+    _check_str("prompt", prompt, required=True)
+    body = _with_images({"model": model, "prompt": prompt}, params or {})
+    return Call("POST", "/videos", decode_bare(VideoJob), body=body, inference=True, min_timeout=SLOW_MEDIA)
+
+
+def get_video_status_call(video_id: str) -> Call[VideoJob]:
+    """GET /v1/videos/{id}."""
+    return Call("GET", f"/videos/{segment(video_id)}", decode_bare(VideoJob), inference=True)
+
+
+def download_video_call(video_id: str) -> Call[bytes]:
+    """GET /v1/videos/{id}/download: the video's bytes (404 until the job completed)."""
+    return Call(
+        "GET", f"/videos/{segment(video_id)}/download", _audio_bytes, inference=True, raw=True, min_timeout=SLOW_MEDIA
+    )
+
+
+def text_to_speech_call(
+    model: str,
+    input: str,  # noqa: A002 - the API's own name
+    voice: Optional[str] = None,
+    response_format: Optional[str] = None,
+    params: Optional[Mapping[str, Any]] = None,
+) -> Call[bytes]:
+    """POST /v1/audio/speech: answers raw audio bytes."""
+    _check_str("model", model, required=True)
+    _check_str("input", input, required=True)
+    _check_choice("response_format", response_format, SPEECH_FORMATS)
+    body = _body(model=model, input=input, voice=voice, response_format=response_format)
+    body.update(params or {})
+    return Call("POST", "/audio/speech", _audio_bytes, body=body, inference=True, raw=True, min_timeout=SLOW_MEDIA)
+
+
+def transcribe_call(
+    model: str,
+    file: FileInput,
+    filename: Optional[str] = None,
+    language: Optional[str] = None,
+    response_format: Optional[str] = None,
+    params: Optional[Mapping[str, Any]] = None,
+) -> Call[Transcription]:
+    """POST /v1/audio/transcriptions as multipart/form-data, the file streamed."""
+    _check_str("model", model, required=True)
+    _check_choice("response_format", response_format, TRANSCRIPT_FORMATS)
+    _check_file(file)
+    fields = [("model", model)]
+    fields += [(k, v) for k, v in (("language", language), ("response_format", response_format)) if v is not None]
+    fields += [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in (params or {}).items() if v is not None]
+    body = MultipartBody(fields, file, filename)
+    return Call(
+        "POST", "/audio/transcriptions", _transcription, body=body, inference=True, raw=True, min_timeout=SLOW_MEDIA
+    )
+
+
 # ======================================================================
 # 7. Operations: plain functions, the session first
 # ======================================================================
 
 
-def list_instances(session: Session, *, search: Optional[str] = None) -> ListPage[Instance]:
+def list_instances(session: Session, /, *, search: Optional[str] = None) -> ListPage[Instance]:
     """List the environment's instances; ``search`` filters by name."""
     return send(session, list_instances_call(search))
 
@@ -1449,6 +2186,7 @@ def list_instance_types(
 
 def create_instance(
     session: Session,
+    /,
     *,
     name: str,
     ssh_key_id: Optional[str] = None,
@@ -1498,7 +2236,7 @@ def create_instance(
     )
 
 
-def get_instance(session: Session, instance_id: str) -> Instance:
+def get_instance(session: Session, /, instance_id: str) -> Instance:
     """Fetch one instance by id."""
     return send(session, get_instance_call(instance_id))
 
@@ -1510,68 +2248,69 @@ def update_instance(
     return send(session, update_instance_call(instance_id, max_runtime_minutes, idle_shutdown_minutes))
 
 
-def get_instance_status(session: Session, instance_id: str) -> InstanceStatus:
+def get_instance_status(session: Session, /, instance_id: str) -> InstanceStatus:
     """An instance's status and IP address."""
     return send(session, get_instance_status_call(instance_id))
 
 
-def terminate_instance(session: Session, instance_id: str) -> None:
+def terminate_instance(session: Session, /, instance_id: str) -> None:
     """Terminate an instance."""
     send(session, terminate_instance_call(instance_id))
 
 
-def list_ssh_keys(session: Session) -> ListPage[SSHKey]:
+def list_ssh_keys(session: Session, /) -> ListPage[SSHKey]:
     """List the workspace's SSH keys."""
     return send(session, list_ssh_keys_call())
 
 
-def create_ssh_key(session: Session, *, name: str, public_key: str, type: Optional[str] = None) -> SSHKey:  # noqa: A002
+def create_ssh_key(session: Session, /, *, name: str, public_key: str, type: Optional[str] = None) -> SSHKey:  # noqa: A002
     """Register a public key (``<type> <blob> [comment]``); a duplicate raises ``ConflictError``."""
     return send(session, create_ssh_key_call(name, public_key, type))
 
 
-def delete_ssh_key(session: Session, key_id: str) -> None:
+def delete_ssh_key(session: Session, /, key_id: str) -> None:
     """Delete an SSH key."""
     send(session, delete_ssh_key_call(key_id))
 
 
-def list_storage_regions(session: Session) -> ListPage[StorageRegion]:
+def list_storage_regions(session: Session, /) -> ListPage[StorageRegion]:
     """List the regions of the workspace's storage provider."""
     return send(session, list_storage_regions_call())
 
 
-def list_storage(session: Session, *, search: Optional[str] = None) -> ListPage[StorageVolume]:
+def list_storage(session: Session, /, *, search: Optional[str] = None) -> ListPage[StorageVolume]:
     """List the environment's volumes; ``search`` filters by name."""
     return send(session, list_storage_call(search))
 
 
-def get_storage(session: Session, volume_id: str) -> StorageVolume:
+def get_storage(session: Session, /, volume_id: str) -> StorageVolume:
     """Fetch one volume by id."""
     return send(session, get_storage_call(volume_id))
 
 
-def create_storage(session: Session, *, name: str, size_gb: int, region: str) -> StorageVolume:
+def create_storage(session: Session, /, *, name: str, size_gb: int, region: str) -> StorageVolume:
     """Create a volume of ``size_gb`` in the region named ``region``, billed weekly in advance."""
     return send(session, create_storage_call(name, size_gb, region))
 
 
-def resize_storage(session: Session, volume_id: str, *, size_gb: int) -> StorageVolume:
+def resize_storage(session: Session, /, volume_id: str, *, size_gb: int) -> StorageVolume:
     """Grow a volume to ``size_gb`` (shrinking raises ``UnprocessableEntityError``)."""
     return send(session, resize_storage_call(volume_id, size_gb))
 
 
-def delete_storage(session: Session, volume_id: str) -> StorageDeleteResult:
+def delete_storage(session: Session, /, volume_id: str) -> StorageDeleteResult:
     """Delete a volume; the result carries the pro-rata ``refund_amount``."""
     return send(session, delete_storage_call(volume_id))
 
 
-def get_balance(session: Session) -> Balance:
+def get_balance(session: Session, /) -> Balance:
     """The workspace's credit balance."""
     return send(session, get_balance_call())
 
 
 def list_transactions(
     session: Session,
+    /,
     *,
     limit: int = 50,
     offset: int = 0,
@@ -1590,6 +2329,7 @@ def get_usage(
 
 def list_templates(
     session: Session,
+    /,
     *,
     page: int = 1,
     page_size: int = 25,
@@ -1600,6 +2340,336 @@ def list_templates(
 ) -> ListPage[Template]:
     """A page of templates with ``total``; filter by ``search`` and ``category``."""
     return send(session, list_templates_call(page, page_size, search, category, sort_by, sort_dir))
+
+
+@overload
+def chat_completion(
+    session: Session,
+    /,
+    *,
+    model: str,
+    messages: Sequence[Mapping[str, Any]],
+    stream: Literal[False] = False,
+    max_tokens: Optional[int] = None,
+    temperature: Optional[float] = None,
+    top_p: Optional[float] = None,
+    stop: Union[str, Sequence[str], None] = None,
+    frequency_penalty: Optional[float] = None,
+    presence_penalty: Optional[float] = None,
+    **params: Any,
+) -> ChatCompletion: ...
+
+
+@overload
+def chat_completion(
+    session: Session,
+    /,
+    *,
+    model: str,
+    messages: Sequence[Mapping[str, Any]],
+    stream: Literal[True],
+    max_tokens: Optional[int] = None,
+    temperature: Optional[float] = None,
+    top_p: Optional[float] = None,
+    stop: Union[str, Sequence[str], None] = None,
+    frequency_penalty: Optional[float] = None,
+    presence_penalty: Optional[float] = None,
+    **params: Any,
+) -> ChatStream: ...
+
+
+def chat_completion(
+    session: Session,
+    /,
+    *,
+    model: str,
+    messages: Sequence[Mapping[str, Any]],
+    stream: bool = False,
+    max_tokens: Optional[int] = None,
+    temperature: Optional[float] = None,
+    top_p: Optional[float] = None,
+    stop: Union[str, Sequence[str], None] = None,
+    frequency_penalty: Optional[float] = None,
+    presence_penalty: Optional[float] = None,
+    **params: Any,
+) -> Union[ChatCompletion, ChatStream]:
+    """Chat completion (POST /v1/chat/completions); extra keyword arguments go into the body.
+
+    Returns a ``ChatCompletion``; with ``stream=True``, a ``ChatStream`` of
+    chunk dicts (``chunk["choices"][0]["delta"]``), each handed out as soon
+    as it arrives. A stream is never retried once it started.
+    """
+    call = chat_completion_call(
+        model, messages, stream, max_tokens, temperature, top_p, stop, frequency_penalty, presence_penalty, params
+    )
+    if stream:
+        return ChatStream(open_stream(session, call))
+    return send(session, call)
+
+
+def open_stream(session: Session, /, call: Call[Any]) -> requests.Response:
+    """Send a call and return its streaming response once the status is a success."""
+    try:
+        response = session.http.request(
+            call.method,
+            session.url_for(call),
+            params=session.params_for(call),
+            data=call.encoded_body(),
+            headers=call.request_headers(),
+            timeout=session.timeouts_for(call),
+            allow_redirects=False,
+            stream=True,
+        )
+    except TRANSPORT_ERRORS as exc:
+        raise _transport_error(exc) from None
+    if response.status_code >= 300:
+        try:
+            call.finish(response.status_code, response.headers, _read_capped(response))
+        finally:
+            response.close()
+    return response
+
+
+def _read_capped(response: requests.Response, limit: int = 64 * 1024) -> bytes:
+    # An error page can be megabytes long; the error keeps 500 characters of it.
+    try:
+        return response.raw.read(limit) or b""
+    except TRANSPORT_ERRORS:
+        return b""
+
+
+class ChatStream(Iterator[Dict[str, Any]]):
+    """The chunks of a streamed chat completion, as dicts.
+
+    Closes its connection at ``[DONE]``, on an error, when the caller calls
+    ``close()`` or leaves a ``with`` block, or when it is garbage-collected.
+    """
+
+    def __init__(self, response: requests.Response) -> None:
+        self.response = response
+        self._parser = ChatStreamParser()
+        self._ready: Deque[Dict[str, Any]] = collections.deque()
+        self._read = _read_what_arrived(response.raw)
+        self.closed = False
+
+    def __iter__(self) -> ChatStream:
+        return self
+
+    def __next__(self) -> Dict[str, Any]:
+        while not self._ready:
+            if self.closed or self._parser.done:
+                self.close()
+                raise StopIteration
+            self._ready.extend(self._pull())
+        return self._ready.popleft()
+
+    def _pull(self) -> List[Dict[str, Any]]:
+        try:
+            data = self._read(SSE_READ_SIZE)
+            if data:
+                return self._parser.feed(data)
+            self._parser.end()
+            return []
+        except RuncrateError:
+            self.close()
+            raise
+        except TRANSPORT_ERRORS as exc:
+            self.close()
+            raise _transport_error(exc) from None
+
+    def close(self) -> None:
+        """Stop reading and close the connection (without draining it)."""
+        if not self.closed:
+            self.closed = True
+            self.response.close()
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if not getattr(self, "closed", True):
+            self.close()
+
+
+SSE_READ_SIZE = 64 * 1024
+
+
+def _read_what_arrived(raw: Any) -> Callable[[int], bytes]:
+    # read1 (urllib3 2) hands over whatever bytes have arrived; read(n) would
+    # wait for n. urllib3 1.x lacks read1: one byte at a time never waits either.
+    read1: Optional[Callable[[int], bytes]] = getattr(raw, "read1", None)
+    if read1 is not None:
+        return read1
+    return lambda size: bytes(raw.read(1))
+
+
+def generate_image(
+    session: Session,
+    /,
+    *,
+    model: str,
+    prompt: str,
+    width: Optional[int] = None,
+    height: Optional[int] = None,
+    aspect_ratio: Optional[str] = None,
+    response_format: Optional[str] = None,
+    num_inference_steps: Optional[int] = None,
+    guidance: Optional[float] = None,
+    seed: Optional[int] = None,
+    negative_prompt: Optional[str] = None,
+    **params: Any,
+) -> ImageGeneration:
+    """Generate images (POST /v1/images/generations).
+
+    ``image``, ``start_image``, ``mask`` and ``control_image`` take a file path,
+    bytes, an http(s) URL, a data URI or base64 (see ``encode_image``); other
+    keyword arguments (``strength``, ...) pass through to the model.
+    """
+    call = generate_image_call(
+        model, prompt, width, height, aspect_ratio, response_format, num_inference_steps, guidance, seed,
+        negative_prompt, params,
+    )  # fmt: skip
+    return send(session, call)
+
+
+def generate_video(session: Session, /, *, model: str, prompt: str, **params: Any) -> VideoJob:
+    """Submit a video job (POST /v1/videos); ``duration``, ``image``, ``seed`` ... pass through."""
+    return send(session, generate_video_call(model, prompt, params))
+
+
+def get_video_status(session: Session, /, video_id: str) -> VideoJob:
+    """Poll a video job."""
+    return send(session, get_video_status_call(video_id))
+
+
+def download_video(session: Session, /, video_id: str) -> bytes:
+    """A finished video's bytes, in memory (``download_video_to_file`` streams to disk instead)."""
+    return send(session, download_video_call(video_id))
+
+
+def download_video_to_file(
+    session: Session,
+    /,
+    video_id: str,
+    path: Union[str, os.PathLike[str]],
+    *,
+    on_progress: Optional[Callable[[int, Optional[int]], Any]] = None,
+) -> str:
+    """Stream a finished video to ``path`` in constant memory; returns the path.
+
+    The bytes go to a temporary file beside ``path``, renamed into place only
+    when complete: a failed download leaves no file. ``on_progress(done, total)``
+    is called after each chunk (``total`` is None without a Content-Length).
+    """
+    target = os.fspath(path)
+    response = open_stream(session, download_video_call(video_id))
+    total = _content_length(response.headers)
+    temporary = partial_path(target)
+    try:
+        with response, open(temporary, "wb") as out:
+            done = 0
+            for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                out.write(chunk)
+                done += len(chunk)
+                if on_progress is not None:
+                    on_progress(done, total)
+        check_complete(done, total)
+        os.replace(temporary, target)
+    except TRANSPORT_ERRORS as exc:
+        _remove(temporary)
+        if isinstance(exc, RuncrateError):
+            raise
+        raise _transport_error(exc) from None
+    except BaseException:
+        _remove(temporary)
+        raise
+    return target
+
+
+DOWNLOAD_CHUNK = 1024 * 1024
+
+
+def _content_length(headers: Mapping[str, str]) -> Optional[int]:
+    value = headers.get("content-length")
+    return int(value) if value and value.isdigit() else None
+
+
+def check_complete(done: int, total: Optional[int]) -> None:
+    """Raise ``ConnectionError`` when fewer bytes arrived than announced."""
+    if total is not None and done != total:
+        raise ConnectionError(f"the download ended after {done} of {total} bytes", code="download_truncated")
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def generate_video_and_save(
+    session: Session,
+    /,
+    path: Union[str, os.PathLike[str]],
+    *,
+    model: str,
+    prompt: str,
+    poll_interval: float = 5.0,
+    timeout: Optional[float] = None,
+    on_status: Optional[Callable[[VideoJob], Any]] = None,
+    **params: Any,
+) -> VideoJob:
+    """Submit a video job, poll until it completes, stream it to ``path``; returns the final job.
+
+    ``on_status`` sees each polled job (not the submit answer). A failed job,
+    or one still running after ``timeout`` seconds, raises
+    ``VideoGenerationError`` (also a ``RuntimeError``) carrying the job.
+    """
+    job = generate_video(session, model=model, prompt=prompt, **params)
+    wait = VideoWait(poll_interval, timeout)
+    while not wait.finished(job):
+        time.sleep(wait.poll_interval)
+        job = get_video_status(session, job.id)
+        if on_status is not None:
+            on_status(job)
+    download_video_to_file(session, job.id, path)
+    return job
+
+
+def text_to_speech(
+    session: Session,
+    /,
+    *,
+    model: str,
+    input: str,  # noqa: A002 - the API's own name
+    voice: Optional[str] = None,
+    response_format: Optional[str] = None,
+    **params: Any,
+) -> bytes:
+    """Speech audio for ``input`` (POST /v1/audio/speech): mp3 bytes unless ``response_format`` says otherwise."""
+    return send(session, text_to_speech_call(model, input, voice, response_format, params))
+
+
+def transcribe(
+    session: Session,
+    /,
+    *,
+    model: str,
+    file: FileInput,
+    filename: Optional[str] = None,
+    language: Optional[str] = None,
+    response_format: Optional[str] = None,
+    **params: Any,
+) -> Transcription:
+    """Transcribe audio (POST /v1/audio/transcriptions), streaming the file.
+
+    ``file`` is a path, bytes or a binary file object. ``.text`` of the result
+    holds the transcript, or the subtitles for ``srt``/``vtt``.
+    """
+    return send(session, transcribe_call(model, file, filename, language, response_format, params))
 
 
 # ======================================================================
@@ -1701,8 +2771,134 @@ class Templates(Namespace):
     list = bound(list_templates)
 
 
+class ChatCompletionMethod:
+    """``chat_completion`` bound to a session (a class of its own to keep its two signatures)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @overload
+    def __call__(
+        self,
+        *,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        stream: Literal[False] = False,
+        max_tokens: Optional[int] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        stop: Union[str, Sequence[str], None] = None,
+        frequency_penalty: Optional[float] = None,
+        presence_penalty: Optional[float] = None,
+        **params: Any,
+    ) -> ChatCompletion: ...
+
+    @overload
+    def __call__(
+        self,
+        *,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        stream: Literal[True],
+        max_tokens: Optional[int] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        stop: Union[str, Sequence[str], None] = None,
+        frequency_penalty: Optional[float] = None,
+        presence_penalty: Optional[float] = None,
+        **params: Any,
+    ) -> ChatStream: ...
+
+    def __call__(self, **kwargs: Any) -> Union[ChatCompletion, ChatStream]:
+        """Chat completion; see ``runcrate.chat_completion``."""
+        return chat_completion(self.session, **kwargs)  # type: ignore[no-any-return]
+
+
+class Models(Namespace):
+    """``client.models``: inference under the public page's names."""
+
+    chat_completion: ChatCompletionMethod
+
+    def __init__(self, session: Any) -> None:
+        super().__init__(session)
+        self.chat_completion = ChatCompletionMethod(session)
+
+    generate_image = bound(generate_image)
+    generate_video = bound(generate_video)
+    get_video_status = bound(get_video_status)
+    download_video = bound(download_video)
+    download_video_to_file = bound(download_video_to_file)
+    generate_video_and_save = bound(generate_video_and_save)
+    text_to_speech = bound(text_to_speech)
+    transcribe = bound(transcribe)
+
+
+class ChatCompletions(Namespace):
+    """``client.chat.completions`` (OpenAI style)."""
+
+    create: ChatCompletionMethod
+
+    def __init__(self, session: Any) -> None:
+        super().__init__(session)
+        self.create = ChatCompletionMethod(session)
+
+
+class Chat(Namespace):
+    """``client.chat``."""
+
+    completions: ChatCompletions
+
+    def __init__(self, session: Any) -> None:
+        super().__init__(session)
+        self.completions = ChatCompletions(session)
+
+
+class Images(Namespace):
+    """``client.images`` (OpenAI style)."""
+
+    generate = bound(generate_image)
+
+
+class Speech(Namespace):
+    """``client.audio.speech``."""
+
+    create = bound(text_to_speech)
+
+
+class Transcriptions(Namespace):
+    """``client.audio.transcriptions``."""
+
+    create = bound(transcribe)
+
+
+class Audio(Namespace):
+    """``client.audio``: ``speech`` and ``transcriptions``."""
+
+    speech: Speech
+    transcriptions: Transcriptions
+
+    def __init__(self, session: Any) -> None:
+        super().__init__(session)
+        self.speech = Speech(session)
+        self.transcriptions = Transcriptions(session)
+
+
+class Videos(Namespace):
+    """``client.videos`` (OpenAI style)."""
+
+    create = bound(generate_video)
+    retrieve = bound(get_video_status)
+    download = bound(download_video)
+    download_to_file = bound(download_video_to_file)
+    create_and_save = bound(generate_video_and_save)
+
+
 class Runcrate:
-    """The Runcrate client: ``instances``, ``ssh_keys``, ``storage``, ``billing``, ``templates``.
+    """The Runcrate client.
+
+    Infrastructure: ``instances``, ``ssh_keys``, ``storage``, ``billing``,
+    ``templates``. Inference: ``models`` (the public page's names) and the
+    OpenAI-style ``chat.completions``, ``images``, ``audio``, ``videos``.
 
     Arguments are those of ``Session``; or pass ``session=`` to share one.
     """
@@ -1713,6 +2909,11 @@ class Runcrate:
     storage: Storage
     billing: Billing
     templates: Templates
+    models: Models
+    chat: Chat
+    images: Images
+    audio: Audio
+    videos: Videos
 
     def __init__(
         self,
@@ -1740,6 +2941,11 @@ class Runcrate:
         self.storage = Storage(self.session)
         self.billing = Billing(self.session)
         self.templates = Templates(self.session)
+        self.models = Models(self.session)
+        self.chat = Chat(self.session)
+        self.images = Images(self.session)
+        self.audio = Audio(self.session)
+        self.videos = Videos(self.session)
 
     def close(self) -> None:
         """Close the client's connections."""
