@@ -21,18 +21,24 @@ import argparse
 import asyncio
 import base64
 import fnmatch
+import functools
 import hashlib
+import io
 import itertools
 import json
+import math
 import random
+import struct
 import threading
 import uuid
+import wave
+import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 import runcrate
 
@@ -156,6 +162,14 @@ class Fault:
     content_type: Optional[str] = None
     delay: float = 0.0
     drop: Optional[str] = None  # "before_body" or "after_body"
+    error_after_events: Optional[int] = None  # a chat stream sends an error event after N events
+    cut_after_events: Optional[int] = None  # a chat stream stops in the middle of event N
+    cut_after_bytes: Optional[int] = None  # a video download stops after N bytes
+
+    @property
+    def changes_the_answer(self) -> bool:
+        """Whether the handler must know of it (it shapes a stream or a download)."""
+        return any(v is not None for v in (self.error_after_events, self.cut_after_events, self.cut_after_bytes))
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and fnmatch.fnmatchcase(path, self.path)
@@ -186,9 +200,13 @@ class EmulatorState:
         api_keys: Optional[Sequence[str]] = None,
         start_delay: Tuple[float, float] = (1.0, 3.0),
         initial_credits: float = INITIAL_CREDITS,
+        stream_delay: float = 0.02,
+        video_size: int = 256 * 1024,
     ) -> None:
         self.api_keys = set(api_keys) if api_keys else None
         self.start_delay = start_delay
+        self.stream_delay = stream_delay
+        self.video_size = video_size
         self.initial_credits = initial_credits
         self.lock = threading.RLock()
         self.reset()
@@ -202,7 +220,10 @@ class EmulatorState:
             self.faults: List[Fault] = []
             self.counts: Counter[str] = Counter()
             self.idempotency_keys: Dict[str, List[str]] = defaultdict(list)
-            self.bodies: Dict[str, List[Any]] = defaultdict(list)
+            self.videos: Dict[str, Dict[str, Any]] = {}
+            self.files: Dict[str, bytes] = {}
+            self.file_requests: List[Optional[str]] = []  # the Authorization header of each image fetch
+            self.abandoned_streams = 0  # chat streams whose client went away before the end
             self._record_transaction("credit", self.initial_credits, "Initial credits")
 
     # --- faults and records ------------------------------------------
@@ -220,6 +241,17 @@ class EmulatorState:
                         self.faults.remove(fault)
                     return fault
         return None
+
+    def rate_limit_headers(self) -> Dict[str, str]:
+        """The X-RateLimit-* headers of an inference answer (a 600-per-minute window)."""
+        with self.lock:
+            used = sum(n for route, n in self.counts.items() if " /v1/" in route)
+        reset = int(_now().timestamp()) // 60 * 60 + 60
+        return {
+            "X-RateLimit-Limit": "600",
+            "X-RateLimit-Remaining": str(max(600 - used, 0)),
+            "X-RateLimit-Reset": str(reset),
+        }
 
     def record(self, route: str, idempotency_key: Optional[str]) -> None:
         with self.lock:
@@ -758,6 +790,389 @@ async def list_templates(request: web.Request) -> web.Response:
 
 
 # ----------------------------------------------------------------------
+# Inference handlers (/v1)
+# ----------------------------------------------------------------------
+
+V1 = "/v1"
+MODELS: Dict[str, Sequence[str]] = {
+    "chat": (
+        "deepseek-ai/DeepSeek-V3",
+        "deepseek-ai/DeepSeek-R1",
+        "meta-llama/Llama-3.3-70B-Instruct",
+        "Qwen/Qwen2.5-72B-Instruct",
+    ),
+    "image": (
+        "black-forest-labs/FLUX.1-schnell",
+        "black-forest-labs/FLUX.1-dev",
+        "black-forest-labs/FLUX.1-kontext-pro",
+        "Wan-AI/Wan2.6-Image-Edit",
+        "some-controlnet-model",
+    ),
+    "video": ("google/veo-3.0", "some-img2vid-model"),
+    "speech": ("hexgrad/Kokoro-82M",),
+    "transcription": ("openai/whisper-1", "openai/whisper-large-v3"),
+}
+CHAT_ROLES = {"system", "user", "assistant", "tool", "developer"}
+ASPECT_RATIOS = {"1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "21:9"}
+TRANSCRIPT_FORMATS = {"json", "text", "srt", "vtt", "verbose_json"}
+
+
+def need_model(body: Dict[str, Any], kind: str) -> str:
+    model = body.get("model")
+    if not model:
+        raise ApiFailureError(400, "bad_request", "Missing required field: model")
+    if model not in MODELS[kind]:
+        raise ApiFailureError(404, "model_not_found", f"The model {model!r} does not exist or is not a {kind} model")
+    return str(model)
+
+
+def opt_number(body: Dict[str, Any], name: str, low: float, high: float) -> Optional[float]:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ApiFailureError(422, "invalid_parameter", f"{name} must be a number between {low} and {high}")
+    return float(value)
+
+
+def _message_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return ""
+
+
+def _check_messages(messages: Any) -> List[Dict[str, Any]]:
+    if not isinstance(messages, list) or not messages:
+        raise ApiFailureError(400, "bad_request", "messages must be a non-empty list")
+    for message in messages:
+        if not isinstance(message, dict) or message.get("role") not in CHAT_ROLES:
+            raise ApiFailureError(422, "invalid_parameter", f"each message needs a role among {sorted(CHAT_ROLES)}")
+    return messages
+
+
+def chat_answer(messages: List[Dict[str, Any]]) -> str:
+    """The emulator's deterministic reply: derived from the last user message."""
+    last = next((_message_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
+    return f"You said: {last.strip() or '(nothing)'}. This reply comes from the Runcrate emulator."
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    body = await json_body(request)
+    model = need_model(body, "chat")
+    messages = _check_messages(body.get("messages"))
+    max_tokens = opt_int(body, "max_tokens", 1)
+    opt_number(body, "temperature", 0, 2)
+    opt_number(body, "top_p", 0, 1)
+    opt_number(body, "frequency_penalty", -2, 2)
+    opt_number(body, "presence_penalty", -2, 2)
+    words = chat_answer(messages).split(" ")
+    finish = "stop"
+    if max_tokens is not None and len(words) > max_tokens:
+        words, finish = words[:max_tokens], "length"
+    prompt_tokens = sum(len(_message_text(m.get("content")).split()) for m in messages)
+    usage = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": len(words),
+        "total_tokens": prompt_tokens + len(words),
+    }
+    completion_id = _new_id("chatcmpl")
+    if body.get("stream"):
+        options = body.get("stream_options")
+        with_usage = isinstance(options, dict) and options.get("include_usage") is True
+        return await _stream_chat(request, completion_id, model, words, finish, usage if with_usage else None)
+    return web.json_response(
+        {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": int(_now().timestamp()),
+            "model": model,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": " ".join(words)}, "finish_reason": finish}
+            ],
+            "usage": usage,
+        }
+    )
+
+
+def _sse(payload: Any) -> bytes:
+    return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+
+async def _stream_chat(
+    request: web.Request,
+    completion_id: str,
+    model: str,
+    words: List[str],
+    finish: str,
+    usage: Optional[Dict[str, int]],
+) -> web.StreamResponse:
+    state = state_of(request)
+    fault: Optional[Fault] = request.get(FAULT)
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+    await response.prepare(request)
+    base = {"id": completion_id, "object": "chat.completion.chunk", "created": int(_now().timestamp()), "model": model}
+    deltas = [{"role": "assistant"}] + [{"content": w if i == 0 else " " + w} for i, w in enumerate(words)]
+    events = [_sse({**base, "choices": [{"index": 0, "delta": d, "finish_reason": None}]}) for d in deltas]
+    events.append(_sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}))
+    if usage is not None:  # as OpenAI does, only when stream_options.include_usage asks for it
+        events.append(_sse({**base, "choices": [], "usage": usage}))
+    events.append(b"data: [DONE]\n\n")
+    try:
+        for number, event in enumerate(events):
+            if fault is not None and fault.error_after_events == number:
+                error = {"message": "Emulated failure in the middle of the stream", "code": "internal_error"}
+                await response.write(_sse({"error": error}))
+                return response
+            if fault is not None and fault.cut_after_events == number:
+                await response.write(event[: len(event) // 2])
+                return _drop(request)
+            await response.write(event)
+            if state.stream_delay:
+                await asyncio.sleep(state.stream_delay)
+        await response.write_eof()
+    except ConnectionError:
+        with state.lock:
+            state.abandoned_streams += 1
+    return response
+
+
+@functools.lru_cache(maxsize=32)
+def png_image(width: int, height: int, seed: int) -> bytes:
+    """A real PNG of the given size: a two-colour gradient chosen by ``seed``."""
+    red, green, blue = seed & 0xFF, (seed >> 8) & 0xFF, (seed >> 16) & 0xFF
+    row = bytearray(b"\x00")
+    for x in range(width):
+        shade = x * 255 // max(width - 1, 1)
+        row += bytes(((red + shade) & 0xFF, green, (blue + 255 - shade) & 0xFF))
+    raw = bytes(row) * height
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
+
+
+def _image_size(body: Dict[str, Any]) -> Tuple[int, int]:
+    width = opt_int(body, "width", 256, 2048)
+    height = opt_int(body, "height", 256, 2048)
+    ratio = body.get("aspect_ratio")
+    if ratio is not None and ratio not in ASPECT_RATIOS:
+        raise ApiFailureError(422, "invalid_parameter", f"aspect_ratio must be one of {sorted(ASPECT_RATIOS)}")
+    if width is None and height is None and ratio:
+        w, h = (int(p) for p in ratio.split(":"))
+        return (1024, 1024 * h // w // 8 * 8) if w >= h else (1024 * w // h // 8 * 8, 1024)
+    return width or 1024, height or 1024
+
+
+async def images_generations(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    need_model(body, "image")
+    prompt = need_str(body, "prompt")
+    width, height = _image_size(body)
+    opt_int(body, "num_inference_steps", 1, 100)
+    count = opt_int(body, "n", 1, 4) or 1
+    response_format = body.get("response_format") or "b64_json"
+    if response_format not in ("url", "b64_json"):
+        raise ApiFailureError(422, "invalid_parameter", "response_format must be url or b64_json")
+    for name in ("image", "start_image", "mask", "control_image"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            raise ApiFailureError(422, "invalid_parameter", f"{name} must be a URL, a data URI or base64")
+    seed = int.from_bytes(hashlib.sha256(f"{prompt}{body.get('seed')}".encode()).digest()[:3], "big")
+    png = png_image(width, height, seed)
+    state = state_of(request)
+    data = []
+    for _ in range(count):
+        if response_format == "b64_json":
+            data.append({"b64_json": base64.b64encode(png).decode(), "revised_prompt": prompt})
+        else:
+            name = f"{uuid.uuid4().hex}.png"
+            with state.lock:
+                state.files[name] = png
+            data.append({"url": f"{request.url.origin()}{V1}/files/{name}", "revised_prompt": prompt})
+    return web.json_response({"created": int(_now().timestamp()), "data": data})
+
+
+async def get_file(request: web.Request) -> web.Response:
+    state = state_of(request)
+    with state.lock:
+        state.file_requests.append(request.headers.get("Authorization"))
+        content = state.files.get(request.match_info["name"])
+    if content is None:
+        raise ApiFailureError(404, "not_found", "File not found")
+    return web.Response(body=content, content_type="image/png")
+
+
+async def create_video(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    model = need_model(body, "video")
+    prompt = need_str(body, "prompt")
+    opt_number(body, "duration", 1, 60)
+    ratio = body.get("aspect_ratio")
+    if ratio is not None and ratio not in ("16:9", "9:16", "1:1"):
+        raise ApiFailureError(422, "invalid_parameter", "aspect_ratio must be 16:9, 9:16 or 1:1")
+    if body.get("image") is not None and not isinstance(body["image"], str):
+        raise ApiFailureError(422, "invalid_parameter", "image must be a URL, a data URI or base64")
+    job: Dict[str, Any] = {
+        "id": _new_id("vid"),
+        "status": "queued",
+        "model": model,
+        "prompt": prompt,
+        "created_at": _iso(_now()),
+        "_fails": "[fail]" in prompt,
+    }
+    state = state_of(request)
+    with state.lock:
+        state.videos[job["id"]] = job
+    return web.json_response(public(job))
+
+
+async def video_status(request: web.Request) -> web.Response:
+    state = state_of(request)
+    with state.lock:
+        job = find(state.videos, request.match_info["id"], "Video")
+        if job["status"] == "queued":
+            job["status"] = "processing"
+        elif job["status"] == "processing":
+            job["status"] = "failed" if job["_fails"] else "completed"
+            if job["_fails"]:
+                job["error"] = "The provider rejected the prompt"
+        return web.json_response(public(job))
+
+
+def fake_mp4(size: int) -> Iterator[bytes]:
+    """``size`` bytes shaped like an MP4 (an ftyp box, then media data), in 256 KiB pieces."""
+    head = struct.pack(">I", 24) + b"ftypisom" + struct.pack(">I", 512) + b"isomiso2"
+    head += struct.pack(">I", max(size - len(head), 8)) + b"mdat"
+    yield head[:size]
+    left = size - len(head)
+    filler = bytes(range(256)) * 1024
+    while left > 0:
+        piece = filler[: min(left, len(filler))]
+        left -= len(piece)
+        yield piece
+
+
+async def download_video(request: web.Request) -> web.StreamResponse:
+    state = state_of(request)
+    with state.lock:
+        job = find(state.videos, request.match_info["id"], "Video")
+        size = state.video_size
+    if job["status"] != "completed":
+        raise ApiFailureError(404, "not_found", f"Video {job['id']} is not ready (status: {job['status']})")
+    fault: Optional[Fault] = request.get(FAULT)
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "video/mp4",
+            "Content-Length": str(size),
+            "Content-Disposition": f'attachment; filename="{job["id"]}.mp4"',
+        }
+    )
+    await response.prepare(request)
+    sent = 0
+    for piece in fake_mp4(size):
+        if fault is not None and fault.cut_after_bytes is not None and sent + len(piece) > fault.cut_after_bytes:
+            await response.write(piece[: fault.cut_after_bytes - sent])
+            return _drop(request)
+        await response.write(piece)
+        sent += len(piece)
+    await response.write_eof()
+    return response
+
+
+MP3_SILENT_FRAME = b"\xff\xfb\x90\xc0" + bytes(413)  # MPEG-1 layer III, 128 kbit/s, 44.1 kHz, mono
+
+
+def speech_audio(text: str, response_format: str) -> Tuple[bytes, str]:
+    """Real audio for ``text``: silent MP3 frames, or a quiet tone as PCM/WAV (16 kHz, 16-bit mono)."""
+    seconds = max(0.5, len(text) / 15)
+    if response_format == "mp3":
+        return MP3_SILENT_FRAME * int(seconds * 44100 / 1152), "audio/mpeg"
+    rate = 16000
+    samples = b"".join(
+        struct.pack("<h", int(3000 * math.sin(2 * math.pi * 440 * i / rate))) for i in range(int(seconds * rate))
+    )
+    if response_format == "pcm":
+        return samples, "audio/pcm"
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples)
+    return buffer.getvalue(), "audio/wav"
+
+
+async def speech(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    need_model(body, "speech")
+    text = need_str(body, "input")
+    if len(text) > 4096:
+        raise ApiFailureError(422, "invalid_parameter", "input is longer than 4096 characters")
+    response_format = body.get("response_format") or "mp3"
+    if response_format not in ("mp3", "pcm", "wav"):
+        raise ApiFailureError(422, "invalid_parameter", "response_format must be mp3, pcm or wav")
+    opt_number(body, "speed", 0.25, 4.0)
+    audio, content_type = speech_audio(text, response_format)
+    return web.Response(body=audio, content_type=content_type)
+
+
+def _timestamp(seconds: float, separator: str) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}{separator}{int(seconds * 1000) % 1000:03d}"
+
+
+async def transcriptions(request: web.Request) -> web.Response:
+    fields: Dict[str, str] = {}
+    filename, size = None, 0
+    reader = await request.multipart()
+    while True:
+        part = await reader.next()
+        if part is None:
+            break
+        if not isinstance(part, BodyPartReader):
+            continue
+        if part.name == "file":
+            filename = part.filename or "audio"
+            while chunk := await part.read_chunk(256 * 1024):
+                size += len(chunk)
+        elif part.name:
+            fields[part.name] = await part.text()
+    need_model(fields, "transcription")
+    if filename is None:
+        raise ApiFailureError(400, "bad_request", "Missing required field: file")
+    response_format = fields.get("response_format") or "json"
+    if response_format not in TRANSCRIPT_FORMATS:
+        raise ApiFailureError(422, "invalid_parameter", f"response_format must be one of {sorted(TRANSCRIPT_FORMATS)}")
+    duration = round(max(size / 32000, 0.1), 3)
+    text = f"Transcript of {filename}: {size} bytes of audio."
+    language = fields.get("language") or "en"
+    if response_format in ("json", "verbose_json"):
+        answer: Dict[str, Any] = {"text": text, "language": language, "duration": duration}
+        if response_format == "verbose_json":
+            answer["segments"] = [{"id": 0, "start": 0.0, "end": duration, "text": text}]
+        return web.json_response(answer)
+    if response_format == "text":
+        return web.Response(text=text, content_type="text/plain")
+    if response_format == "srt":
+        return web.Response(
+            text=f"1\n00:00:00,000 --> {_timestamp(duration, ',')}\n{text}\n", content_type="text/plain"
+        )
+    return web.Response(
+        text=f"WEBVTT\n\n00:00:00.000 --> {_timestamp(duration, '.')}\n{text}\n", content_type="text/plain"
+    )
+
+
+async def list_models(request: web.Request) -> web.Response:
+    data = [
+        {"id": m, "object": "model", "owned_by": m.split("/")[0], "type": k} for k, ms in MODELS.items() for m in ms
+    ]
+    return web.json_response({"object": "list", "data": data})
+
+
+# ----------------------------------------------------------------------
 # Middleware: records, faults, auth, errors
 # ----------------------------------------------------------------------
 
@@ -767,6 +1182,9 @@ def route_label(request: web.Request) -> str:
     resource = request.match_info.route.resource
     path = resource.canonical if resource is not None else request.path
     return f"{request.method} {path}"
+
+
+FAULT = "runcrate_emulator.fault"
 
 
 @web.middleware
@@ -783,22 +1201,39 @@ async def emulate(request: web.Request, handler: Handler) -> web.StreamResponse:
             await asyncio.sleep(fault.delay)
         if fault.drop == "before_body":
             return _drop(request)
-        response = _fault_response(fault) if fault.status is not None else await _answer(request, handler)
+        if fault.changes_the_answer:
+            request[FAULT] = fault
+        response = _fault_response(request, fault) if fault.status is not None else await _answer(request, handler)
         if fault.drop == "after_body":
             return _drop(request)
-    response.headers.setdefault("x-request-id", _new_id("req"))
+    if not response.prepared:
+        response.headers.setdefault("x-request-id", _new_id("req"))
+        if request.path.startswith(V1 + "/"):
+            response.headers.update(state.rate_limit_headers())
     return response
 
 
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     key = _bearer(request)
     state = state_of(request)
-    if key is None or not key.startswith("rc_live_") or (state.api_keys is not None and key not in state.api_keys):
-        return error_response(401, "invalid_api_key", "Invalid or missing API key")
+    public_file = request.path.startswith(f"{V1}/files/")
+    known = key is not None and key.startswith("rc_live_") and (state.api_keys is None or key in state.api_keys)
+    if not known and not public_file:
+        return error_for(request, 401, "invalid_api_key", "Invalid or missing API key")
     try:
         return await handler(request)
     except ApiFailureError as failure:
-        return error_response(failure.status, failure.code, failure.message, failure.details)
+        return error_for(request, failure.status, failure.code, failure.message, failure.details)
+
+
+def error_for(
+    request: web.Request, status: int, code: str, message: str, details: Optional[Dict[str, Any]] = None
+) -> web.Response:
+    """The error envelope of the surface the request went to (OpenAI style on /v1)."""
+    if request.path.startswith(V1 + "/"):
+        kind = "invalid_request_error" if status < 500 else "server_error"
+        return web.json_response({"error": {"message": message, "type": kind, "code": code}}, status=status)
+    return error_response(status, code, message, details)
 
 
 def _bearer(request: web.Request) -> Optional[str]:
@@ -806,12 +1241,13 @@ def _bearer(request: web.Request) -> Optional[str]:
     return header[7:] if header.startswith("Bearer ") else None
 
 
-def _fault_response(fault: Fault) -> web.Response:
+def _fault_response(request: web.Request, fault: Fault) -> web.Response:
     headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
     status = fault.status or 500
     if fault.body is None:
-        error = {"code": _FAULT_CODES.get(status, "api_error"), "message": f"Emulated HTTP {status}"}
-        return web.json_response({"error": error}, status=status, headers=headers)
+        response = error_for(request, status, _FAULT_CODES.get(status, "api_error"), f"Emulated HTTP {status}")
+        response.headers.update(headers)
+        return response
     text = fault.body if isinstance(fault.body, str) else json.dumps(fault.body)
     ctype = fault.content_type or ("text/plain" if isinstance(fault.body, str) else "application/json")
     return web.Response(body=text.encode(), status=status, headers={**headers, "Content-Type": ctype})
@@ -891,6 +1327,15 @@ def build_app(state: Optional[EmulatorState] = None) -> web.Application:
     r.add_get(f"{API}/billing/transactions", list_transactions)
     r.add_get(f"{API}/billing/usage", get_usage)
     r.add_get(f"{API}/templates", list_templates)
+    r.add_get(f"{V1}/models", list_models)
+    r.add_post(f"{V1}/chat/completions", chat_completions)
+    r.add_post(f"{V1}/images/generations", images_generations)
+    r.add_get(f"{V1}/files/{{name}}", get_file)
+    r.add_post(f"{V1}/videos", create_video)
+    r.add_get(f"{V1}/videos/{{id}}", video_status)
+    r.add_get(f"{V1}/videos/{{id}}/download", download_video)
+    r.add_post(f"{V1}/audio/speech", speech)
+    r.add_post(f"{V1}/audio/transcriptions", transcriptions)
     r.add_post(f"{CONTROL}/faults", control_fault)
     r.add_delete(f"{CONTROL}/faults", control_clear)
     r.add_get(f"{CONTROL}/requests", control_requests)
