@@ -22,6 +22,16 @@ class SyncDriver:
     def close(self) -> None:
         self.session.close()
 
+    # Streams, whatever their mode: all chunks, the next one, or stop early.
+    def chunks(self, stream: Any) -> List[Any]:
+        return list(stream)
+
+    def next_chunk(self, stream: Any) -> Any:
+        return next(stream)
+
+    def close_stream(self, stream: Any) -> None:
+        stream.close()
+
 
 DRIVERS: Dict[str, Type[Any]] = {"sync": SyncDriver}
 MODES: List[str] = list(DRIVERS)
