@@ -1184,7 +1184,8 @@ def route_label(request: web.Request) -> str:
     return f"{request.method} {path}"
 
 
-FAULT = "runcrate_emulator.fault"
+# How the middleware hands a stream or download fault to its handler (RequestKey is aiohttp >= 3.13).
+FAULT: Any = web.RequestKey("fault", Fault) if hasattr(web, "RequestKey") else "runcrate_emulator.fault"
 
 
 @web.middleware
