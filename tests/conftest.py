@@ -16,6 +16,14 @@ def _quiet_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runcrate, "BACKOFF_BASE", 0.001)
 
 
+@pytest.fixture(autouse=True)
+def _emulator_handlers_never_crash(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """A handler that crashes answers 500, which a test could take for the fault it asked for."""
+    yield
+    crashes = [r for r in caplog.records if r.name.startswith("aiohttp") and r.levelname == "ERROR"]
+    assert not crashes, crashes[0].getMessage()
+
+
 @pytest.fixture(params=MODES)
 def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -5,6 +5,152 @@ RUNCRATE_INFERENCE_URL pointing at the emulator.
 """
 
 SECTIONS = {
+    "quick start": """
+from runcrate import Runcrate
+
+client = Runcrate(api_key="rc_live_YOUR_API_KEY")
+
+# Chat completion
+response = client.models.chat_completion(
+    model="deepseek-ai/DeepSeek-V3",
+    messages=[{"role": "user", "content": "Hello!"}],
+)
+print(response.choices[0].message.content)
+
+# List GPU instances
+instances = client.instances.list()
+for inst in instances:
+    print(f"{inst.name}{inst.status}")
+
+client.close()
+""",
+    "chat completions": """
+response = client.models.chat_completion(
+    model="deepseek-ai/DeepSeek-V3",
+    messages=[{"role": "user", "content": "Explain quantum computing"}],
+    max_tokens=500,
+    temperature=0.7,
+)
+print(response.choices[0].message.content)
+""",
+    "streaming": """
+stream = client.models.chat_completion(
+    model="deepseek-ai/DeepSeek-V3",
+    messages=[{"role": "user", "content": "Tell me a story"}],
+    stream=True,
+)
+for chunk in stream:
+    delta = chunk["choices"][0]["delta"]
+    print(delta.get("content", ""), end="", flush=True)
+""",
+    "image generation": """
+image = client.models.generate_image(
+    model="black-forest-labs/FLUX.1-schnell",
+    prompt="A futuristic cityscape at sunset",
+    width=1024,
+    height=768,
+)
+
+# Save directly
+image.data[0].save("output.png")
+""",
+    "model-specific parameters": """
+# Seed for reproducibility
+image = client.models.generate_image(
+    model="black-forest-labs/FLUX.1-schnell",
+    prompt="A cat in space",
+    seed=42,
+    num_inference_steps=4,
+    guidance=3.5,
+)
+
+# Image editing — pass a file path, URL, or base64 string
+image = client.models.generate_image(
+    model="black-forest-labs/FLUX.1-kontext-pro",
+    prompt="Make the sky purple",
+    image="./photo.png",             # file path (auto base64-encoded)
+)
+
+# Image editing with URL
+image = client.models.generate_image(
+    model="Wan-AI/Wan2.6-Image-Edit",
+    prompt="Remove the background",
+    image="https://example.com/photo.png",  # URL (passed as-is)
+)
+
+# ControlNet / Canny
+image = client.models.generate_image(
+    model="some-controlnet-model",
+    prompt="A building",
+    control_image="./edges.png",
+    strength=0.8,
+)
+""",
+    "video generation": """
+# Submit, poll, and save in one call
+job = client.models.generate_video_and_save(
+    "output.mp4",
+    model="google/veo-3.0",
+    prompt="A drone flying over mountains",
+    duration=8,
+    on_status=lambda j: print(f"Status: {j.status}"),
+)
+""",
+    "video lifecycle": """
+job = client.models.generate_video(
+    model="google/veo-3.0",
+    prompt="Ocean waves at sunset",
+)
+
+# Poll until done
+import time
+while job.status not in ("completed", "failed"):
+    time.sleep(5)
+    job = client.models.get_video_status(job.id)
+
+# Download
+video_bytes = client.models.download_video(job.id)
+with open("video.mp4", "wb") as f:
+    f.write(video_bytes)
+""",
+    "video parameters": """
+job = client.models.generate_video(
+    model="some-img2vid-model",
+    prompt="Animate this scene",
+    image="./first_frame.png",   # image-to-video
+    seed=42,
+    negative_prompt="blurry",
+)
+""",
+    "text-to-speech": """
+audio = client.models.text_to_speech(
+    model="hexgrad/Kokoro-82M",
+    input="Hello from Runcrate!",
+    voice="af_heart",
+)
+with open("speech.mp3", "wb") as f:
+    f.write(audio)
+""",
+    "speech parameters": """
+audio = client.models.text_to_speech(
+    model="hexgrad/Kokoro-82M",
+    input="Hello!",
+    voice="af_heart",
+    speed=1.5,           # model-specific
+    language="en",       # model-specific
+)
+""",
+    "transcription": """
+with open("recording.wav", "rb") as f:
+    result = client.models.transcribe(
+        model="openai/whisper-1",
+        file=f,
+        filename="recording.wav",
+        language="en",              # hint language
+        response_format="srt",     # text, json, srt, vtt
+    )
+print(result.text)
+""",
     "context manager": """
 from runcrate import Runcrate
 
@@ -155,6 +301,17 @@ except BadRequestError as e:
 
 # What each section prints against a fresh emulator (a line, or a piece of one).
 EXPECTED = {
+    "quick start": ["You said: Hello!. This reply comes from the Runcrate emulator."],
+    "chat completions": ["You said: Explain quantum computing."],
+    "streaming": ["You said: Tell me a story. This reply comes from the Runcrate emulator."],
+    "image generation": [],
+    "model-specific parameters": [],
+    "video generation": ["Status: processing\nStatus: completed\n"],
+    "video lifecycle": [],
+    "video parameters": [],
+    "text-to-speech": [],
+    "speech parameters": [],
+    "transcription": ["1\n00:00:00,000 --> 00:00:00,500\nTranscript of recording.wav: 16000 bytes of audio.\n"],
     "context manager": ["Credits: $100.0"],
     "configuration": [],
     "environments": [],
@@ -164,4 +321,20 @@ EXPECTED = {
     "billing": ["Credits: $", "credit: $100.0", "Has more: False", "Total cost: $0.0143"],
     "templates": ["PyTorch (latest)ml", "Total: 3"],
     "error handling": ["Not found: Instance not found"],
+}
+
+# Files the examples read, made in their working directory first.
+INPUT_FILES = {
+    "photo.png": b"\x89PNG\r\n\x1a\n" + bytes(64),
+    "edges.png": b"\x89PNG\r\n\x1a\n" + bytes(64),
+    "first_frame.png": b"\x89PNG\r\n\x1a\n" + bytes(64),
+    "recording.wav": bytes(16000),
+}
+
+# Files the examples write, with how each must begin.
+OUTPUT_FILES = {
+    "image generation": {"output.png": b"\x89PNG"},
+    "video generation": {"output.mp4": b"\x00\x00\x00\x18ftyp"},
+    "video lifecycle": {"video.mp4": b"\x00\x00\x00\x18ftyp"},
+    "text-to-speech": {"speech.mp3": b"\xff\xfb"},
 }

@@ -5,14 +5,13 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
 import struct
 import tracemalloc
 from pathlib import Path
 from typing import Any, Callable, Iterator, List
 
 import pytest
-from tinyserver import Request, TinyServer, json_reply, reply
+from tinyserver import TinyServer, reply
 
 import runcrate
 
