@@ -71,6 +71,9 @@ from urllib3.util.retry import Retry
 if TYPE_CHECKING:
     from typing_extensions import Concatenate, ParamSpec
 
+    from runcrate_async import AsyncRuncrate as AsyncRuncrate
+    from runcrate_async import AsyncSession as AsyncSession
+
 # ======================================================================
 # 1. Version and defaults
 # ======================================================================
@@ -337,11 +340,21 @@ def should_retry_status(method: str, status: int) -> bool:
     return status in NOTHING_DONE_STATUSES
 
 
-class RetryPolicy(Retry):
-    """urllib3 ``Retry`` that follows the SDK's rules (see ``should_retry_status``).
+def should_retry_transport(method: str, connected: bool) -> bool:
+    """Whether a failure without an answer is worth another attempt.
 
-    Connect errors are retried for every method (nothing reached the server);
-    read errors only for repeatable methods; sleeps follow ``retry_delay``.
+    When the connection never opened nothing was sent, so any method may go
+    again; after that only repeatable methods do.
+    """
+    return not connected or method.upper() in SAFE_METHODS
+
+
+class RetryPolicy(Retry):
+    """urllib3 ``Retry`` that follows the SDK's rules (``should_retry_status``,
+    ``should_retry_transport``, ``retry_delay``).
+
+    urllib3 already retries connect errors for every method and read errors
+    only for ``allowed_methods``: given SAFE_METHODS, that is ``should_retry_transport``.
     """
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
@@ -2959,3 +2972,13 @@ class Runcrate:
 
     def __repr__(self) -> str:
         return f"Runcrate({self.session!r})"
+
+
+def __getattr__(name: str) -> Any:
+    # `from runcrate import AsyncRuncrate` loads aiohttp only when asked for:
+    # a plain `import runcrate` (or the vendored file alone) never needs it.
+    if name in ("AsyncRuncrate", "AsyncSession"):
+        import runcrate_async
+
+        return getattr(runcrate_async, name)
+    raise AttributeError(f"module 'runcrate' has no attribute {name!r}")

@@ -25,6 +25,11 @@ class _StubMaker(ast.NodeTransformer):
 
     visit_AsyncFunctionDef = visit_FunctionDef  # noqa: N815 - the name ast.NodeTransformer dispatches on
 
+    def visit_Module(self, node):  # type: ignore[no-untyped-def]
+        # A module-level __getattr__ (lazy names) would make a stub's every unknown name Any.
+        node.body = [n for n in node.body if not (isinstance(n, ast.FunctionDef) and n.name == "__getattr__")]
+        return self.generic_visit(node)
+
     def visit_If(self, node):  # type: ignore[no-untyped-def]
         # `if __name__ == "__main__":` has no place in a stub.
         test = node.test

@@ -1,9 +1,9 @@
-"""Quick start: list GPU offers and instances, check the balance and templates.
+"""Quick start: a chat completion, then GPU offers, instances, balance and templates.
 
     python examples/quickstart.py
 
-Without RUNCRATE_API_KEY it runs against a local emulator. It only reads:
-nothing is launched or charged.
+Without RUNCRATE_API_KEY it runs against a local emulator. With a key it
+costs one short chat completion; nothing is launched.
 """
 
 from _emulated import real_api_or_emulator
@@ -11,6 +11,13 @@ from _emulated import real_api_or_emulator
 from runcrate import Runcrate
 
 with real_api_or_emulator(), Runcrate() as client:
+    response = client.models.chat_completion(
+        model="deepseek-ai/DeepSeek-V3",
+        messages=[{"role": "user", "content": "Hello!"}],
+        max_tokens=100,
+    )
+    print(response.choices[0].message.content)
+
     balance = client.billing.get_balance()
     print(f"Credits: ${balance.credits_balance}")
 

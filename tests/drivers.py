@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Type
+import asyncio
+from typing import Any, Awaitable, Dict, List, Type, TypeVar
 
 import runcrate
+import runcrate_async
+
+T = TypeVar("T")
 
 
 class SyncDriver:
     """Calls ``runcrate.<op>(session, ...)``."""
 
     mode = "sync"
-    module = runcrate
+    module: Any = runcrate
 
     def __init__(self, **options: Any) -> None:
         self.session = runcrate.Session(**options)
@@ -33,5 +37,38 @@ class SyncDriver:
         stream.close()
 
 
-DRIVERS: Dict[str, Type[Any]] = {"sync": SyncDriver}
+class AsyncDriver:
+    """Runs ``await runcrate_async.<op>(session, ...)`` on a loop of its own."""
+
+    mode = "async"
+    module: Any = runcrate_async
+
+    def __init__(self, **options: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.session = runcrate_async.AsyncSession(**options)
+
+    def run(self, coroutine: Awaitable[T]) -> T:
+        return self.loop.run_until_complete(coroutine)
+
+    def __call__(self, op: str, *args: Any, **kwargs: Any) -> Any:
+        return self.run(getattr(runcrate_async, op)(self.session, *args, **kwargs))
+
+    def close(self) -> None:
+        self.run(self.session.close())
+        self.loop.close()
+
+    def chunks(self, stream: Any) -> List[Any]:
+        async def collect() -> List[Any]:
+            return [chunk async for chunk in stream]
+
+        return self.run(collect())
+
+    def next_chunk(self, stream: Any) -> Any:
+        return self.run(stream.__anext__())
+
+    def close_stream(self, stream: Any) -> None:
+        self.run(stream.aclose())
+
+
+DRIVERS: Dict[str, Type[Any]] = {"sync": SyncDriver, "async": AsyncDriver}
 MODES: List[str] = list(DRIVERS)

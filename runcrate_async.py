@@ -1,0 +1,939 @@
+"""The asyncio mirror of runcrate, on aiohttp.
+
+Every operation of ``runcrate`` is here as a coroutine with the same name and
+signature, taking an ``AsyncSession`` first; ``AsyncRuncrate`` mirrors the
+``Runcrate`` client::
+
+    from runcrate import AsyncRuncrate
+
+    async with AsyncRuncrate(api_key="rc_live_...") as client:
+        instances = await client.instances.list()
+        stream = await client.models.chat_completion(model=..., messages=..., stream=True)
+        async for chunk in stream:
+            ...
+
+Models, errors, the SSE decoder, encoders and the shape of every request
+come from ``runcrate``: this module only moves the bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import inspect
+import os
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    AsyncIterator,
+    Callable,
+    Deque,
+    Dict,
+    List,
+    Literal,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+    overload,
+)
+
+import aiohttp
+
+import runcrate as rc
+from runcrate import (
+    Balance,
+    Call,
+    ChatCompletion,
+    ChatStreamParser,
+    FileInput,
+    ImageData,
+    ImageGeneration,
+    Instance,
+    InstanceStatus,
+    InstanceType,
+    ListPage,
+    MultipartBody,
+    Namespace,
+    RuncrateError,
+    SSHKey,
+    StorageDeleteResult,
+    StorageRegion,
+    StorageVolume,
+    Template,
+    Transaction,
+    Transcription,
+    UsageSummary,
+    VideoJob,
+    bound,
+)
+
+if TYPE_CHECKING:
+    from datetime import date
+
+T = TypeVar("T")
+
+# ======================================================================
+# Session
+# ======================================================================
+
+
+class AsyncSession(rc.SessionConfig):
+    """``runcrate.Session``'s configuration, owning one ``aiohttp.ClientSession``.
+
+    The ClientSession is made on first use, inside the running loop, with a
+    ``TCPConnector(limit=connection_limit)`` and ``trust_env=True`` (proxy
+    variables work). Pass ``http=`` to use your own ClientSession: it is then
+    never closed by the SDK. ``await close()``, or use ``async with``.
+    """
+
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        *,
+        base_url: Optional[str] = None,
+        inference_url: Optional[str] = None,
+        timeout: Optional[float] = rc.DEFAULT_TIMEOUT,
+        max_retries: int = rc.DEFAULT_MAX_RETRIES,
+        environment: Optional[str] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        http: Optional[aiohttp.ClientSession] = None,
+        connection_limit: int = 100,
+    ) -> None:
+        super().__init__(
+            api_key,
+            base_url=base_url,
+            inference_url=inference_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            environment=environment,
+            headers=headers,
+        )
+        self._http = http
+        self._owns_http = http is None
+        self.connection_limit = connection_limit
+        agent = rc._user_agent("aiohttp", aiohttp.__version__)
+        # Sent on every request, so that a caller's own ClientSession gets them too.
+        self._base_headers = {
+            "Authorization": f"Bearer {self.api_key}",
+            "User-Agent": agent,
+            "Accept": "application/json",
+            **self.headers,
+        }
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        """The ``aiohttp.ClientSession``, made on first use (call it inside the running loop)."""
+        if self._http is None:
+            connector = aiohttp.TCPConnector(limit=self.connection_limit)
+            self._http = aiohttp.ClientSession(connector=connector, trust_env=True)
+        return self._http
+
+    def request_headers(self, call: Call[Any]) -> Dict[str, str]:
+        """Every header of a call: the session's, then the call's own."""
+        return {**self._base_headers, **call.request_headers()}
+
+    def client_timeout(self, call: Call[Any]) -> aiohttp.ClientTimeout:
+        """Connect and read timeouts of a call (slow routes read for at least their minimum)."""
+        connect, read = self.timeouts_for(call)
+        return aiohttp.ClientTimeout(total=None, connect=connect, sock_read=read)
+
+    async def close(self) -> None:
+        """Close the ClientSession and its connections (one passed in by the caller stays open)."""
+        if self._http is not None and self._owns_http:
+            await self._http.close()
+        self._http = None
+
+    async def __aenter__(self) -> AsyncSession:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+# ======================================================================
+# Transport: one request, with the retry rules of runcrate
+# ======================================================================
+
+
+def _transport_error(exc: BaseException) -> RuncrateError:
+    """The SDK error for an aiohttp failure that produced no usable answer."""
+    text = rc._cap(str(exc) or type(exc).__name__, 300)
+    connect_timeout = getattr(aiohttp, "ConnectionTimeoutError", ())
+    if isinstance(exc, connect_timeout) or (isinstance(exc, asyncio.TimeoutError) and "onnect" in text):
+        return rc.TimeoutError(f"no connection within the timeout: {text}", code="connect_timeout")
+    if isinstance(exc, asyncio.TimeoutError):
+        return rc.TimeoutError(f"no answer within the timeout: {text}", code="read_timeout")
+    dns_error = getattr(aiohttp, "ClientConnectorDNSError", ())
+    if isinstance(exc, dns_error):
+        return rc.ConnectionError(f"host name could not be resolved: {text}", code="dns_error")
+    if isinstance(exc, aiohttp.ClientConnectorSSLError):
+        return rc.ConnectionError(f"TLS failure: {text}", code="tls_error")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return rc.ConnectionError(f"could not connect: {text}", code="connect_error")
+    return rc.ConnectionError(f"the connection failed before a complete answer: {text}", code="connection_error")
+
+
+TRANSPORT_ERRORS: Tuple[Type[BaseException], ...] = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
+def _never_connected(error: RuncrateError) -> bool:
+    return error.code in ("connect_error", "connect_timeout", "dns_error")
+
+
+async def _request(session: AsyncSession, call: Call[Any], body: Any) -> aiohttp.ClientResponse:
+    return await session.http.request(
+        call.method,
+        session.url_for(call),
+        params=session.params_for(call),
+        data=body,
+        headers=_with_length(session.request_headers(call), call),
+        timeout=session.client_timeout(call),
+        allow_redirects=False,
+    )
+
+
+def _with_length(headers: Dict[str, str], call: Call[Any]) -> Dict[str, str]:
+    if isinstance(call.body, MultipartBody) and call.body.length is not None:
+        return {**headers, "Content-Length": str(call.body.length)}
+    return headers
+
+
+async def _open(session: AsyncSession, call: Call[Any]) -> aiohttp.ClientResponse:
+    """Send a call, retrying by ``runcrate``'s rules; returns a response whose status is not retried."""
+    attempt = 0
+    while True:
+        try:
+            response = await _request(session, call, _async_body(call))
+        except TRANSPORT_ERRORS as exc:
+            error = _transport_error(exc)
+            if attempt < session.max_retries and rc.should_retry_transport(call.method, not _never_connected(error)):
+                await asyncio.sleep(rc.retry_delay(attempt))
+                attempt += 1
+                continue
+            raise error from None
+        if attempt < session.max_retries and rc.should_retry_status(call.method, response.status):
+            retry_after = response.headers.get("Retry-After")
+            response.release()
+            await asyncio.sleep(rc.retry_delay(attempt, retry_after))
+            attempt += 1
+            continue
+        return response
+
+
+async def send(session: AsyncSession, call: Call[T]) -> T:
+    """Send one call (retries included) and decode its answer."""
+    response = await _open(session, call)
+    try:
+        body = await response.read()
+    except TRANSPORT_ERRORS as exc:
+        raise _transport_error(exc) from None
+    finally:
+        response.release()
+    return call.finish(response.status, response.headers, body)
+
+
+async def open_stream(session: AsyncSession, call: Call[Any]) -> aiohttp.ClientResponse:
+    """Send a call and return its response unread, once its status is a success."""
+    response = await _open(session, call)
+    if response.status >= 300:
+        try:
+            body = await response.content.read(64 * 1024)
+        except TRANSPORT_ERRORS:
+            body = b""
+        finally:
+            response.close()
+        call.finish(response.status, response.headers, body)
+    return response
+
+
+def _async_body(call: Call[Any]) -> Any:
+    if isinstance(call.body, MultipartBody):
+        return _read_in_thread(call.body)
+    return call.encoded_body()
+
+
+async def _read_in_thread(body: MultipartBody) -> AsyncIterator[bytes]:
+    # The multipart parts come from runcrate; file reads happen off the event loop.
+    parts = iter(body)
+    while True:
+        chunk = await asyncio.to_thread(next, parts, None)
+        if chunk is None:
+            return
+        yield chunk
+
+
+# ======================================================================
+# Streams and downloads
+# ======================================================================
+
+
+class AsyncChatStream:
+    """The chunks of a streamed chat completion, as dicts: ``async for chunk in stream``.
+
+    Closes its connection at ``[DONE]``, on an error, on ``aclose()``, when an
+    ``async with`` block ends, or when the task reading it is cancelled.
+    """
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self.response = response
+        self._parser = ChatStreamParser()
+        self._ready: Deque[Dict[str, Any]] = collections.deque()
+        self.closed = False
+
+    def __aiter__(self) -> AsyncChatStream:
+        return self
+
+    async def __anext__(self) -> Dict[str, Any]:
+        while not self._ready:
+            if self.closed or self._parser.done:
+                await self.aclose()
+                raise StopAsyncIteration
+            self._ready.extend(await self._pull())
+        return self._ready.popleft()
+
+    async def _pull(self) -> List[Dict[str, Any]]:
+        try:
+            data = await self.response.content.readany()
+            if data:
+                return self._parser.feed(data)
+            self._parser.end()
+            return []
+        except RuncrateError:
+            await self.aclose()
+            raise
+        except TRANSPORT_ERRORS as exc:
+            await self.aclose()
+            raise _transport_error(exc) from None
+        except BaseException:  # cancelled: the connection must not outlive the task
+            await self.aclose()
+            raise
+
+    async def aclose(self) -> None:
+        """Stop reading and close the connection (without draining it)."""
+        if not self.closed:
+            self.closed = True
+            self.response.close()
+
+    async def __aenter__(self) -> AsyncChatStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+async def _maybe_await(result: Any) -> None:
+    if inspect.isawaitable(result):
+        await result
+
+
+# ======================================================================
+# Operations: the same names and signatures as runcrate's
+# ======================================================================
+
+
+async def list_instances(session: AsyncSession, /, *, search: Optional[str] = None) -> ListPage[Instance]:
+    """List the environment's instances; ``search`` filters by name."""
+    return await send(session, rc.list_instances_call(search))
+
+
+async def list_instance_types(
+    session: AsyncSession,
+    /,
+    *,
+    gpu_type: Optional[str] = None,
+    region: Optional[str] = None,
+    gpu_count: Optional[int] = None,
+) -> ListPage[InstanceType]:
+    """List the GPU offers available now, filtered by the arguments given."""
+    return await send(session, rc.list_instance_types_call(gpu_type, region, gpu_count))
+
+
+async def create_instance(
+    session: AsyncSession,
+    /,
+    *,
+    name: str,
+    ssh_key_id: Optional[str] = None,
+    gpu_type: Optional[str] = None,
+    instance_type_id: Optional[str] = None,
+    region: Optional[str] = None,
+    gpu_count: Optional[int] = None,
+    cpu_cores: Optional[int] = None,
+    memory: Optional[int] = None,
+    storage: Optional[int] = None,
+    template: Optional[str] = None,
+    env_vars: Optional[Mapping[str, str]] = None,
+    startup_commands: Optional[Sequence[str]] = None,
+    storage_id: Optional[str] = None,
+    launch_script: Optional[str] = None,
+    launch_script_base64: Optional[str] = None,
+    max_runtime_minutes: Optional[int] = None,
+    idle_shutdown_minutes: Optional[int] = None,
+) -> Instance:
+    """Launch an instance; see ``runcrate.create_instance``."""
+    call = rc.create_instance_call(
+        name, ssh_key_id, gpu_type, instance_type_id, region, gpu_count, cpu_cores, memory, storage, template,
+        env_vars, startup_commands, storage_id, launch_script, launch_script_base64, max_runtime_minutes,
+        idle_shutdown_minutes,
+    )  # fmt: skip
+    return await send(session, call)
+
+
+async def get_instance(session: AsyncSession, /, instance_id: str) -> Instance:
+    """Fetch one instance by id."""
+    return await send(session, rc.get_instance_call(instance_id))
+
+
+async def update_instance(
+    session: AsyncSession,
+    /,
+    instance_id: str,
+    *,
+    max_runtime_minutes: Any = rc.OMITTED,
+    idle_shutdown_minutes: Any = rc.OMITTED,
+) -> Instance:
+    """Change an instance's auto-stop limits; an omitted limit is left alone, ``None`` turns it off."""
+    return await send(session, rc.update_instance_call(instance_id, max_runtime_minutes, idle_shutdown_minutes))
+
+
+async def get_instance_status(session: AsyncSession, /, instance_id: str) -> InstanceStatus:
+    """An instance's status and IP address."""
+    return await send(session, rc.get_instance_status_call(instance_id))
+
+
+async def terminate_instance(session: AsyncSession, /, instance_id: str) -> None:
+    """Terminate an instance."""
+    await send(session, rc.terminate_instance_call(instance_id))
+
+
+async def list_ssh_keys(session: AsyncSession, /) -> ListPage[SSHKey]:
+    """List the workspace's SSH keys."""
+    return await send(session, rc.list_ssh_keys_call())
+
+
+async def create_ssh_key(
+    session: AsyncSession,
+    /,
+    *,
+    name: str,
+    public_key: str,
+    type: Optional[str] = None,  # noqa: A002
+) -> SSHKey:
+    """Register a public key; a duplicate raises ``ConflictError``."""
+    return await send(session, rc.create_ssh_key_call(name, public_key, type))
+
+
+async def delete_ssh_key(session: AsyncSession, /, key_id: str) -> None:
+    """Delete an SSH key."""
+    await send(session, rc.delete_ssh_key_call(key_id))
+
+
+async def list_storage_regions(session: AsyncSession, /) -> ListPage[StorageRegion]:
+    """List the regions of the workspace's storage provider."""
+    return await send(session, rc.list_storage_regions_call())
+
+
+async def list_storage(session: AsyncSession, /, *, search: Optional[str] = None) -> ListPage[StorageVolume]:
+    """List the environment's volumes; ``search`` filters by name."""
+    return await send(session, rc.list_storage_call(search))
+
+
+async def get_storage(session: AsyncSession, /, volume_id: str) -> StorageVolume:
+    """Fetch one volume by id."""
+    return await send(session, rc.get_storage_call(volume_id))
+
+
+async def create_storage(session: AsyncSession, /, *, name: str, size_gb: int, region: str) -> StorageVolume:
+    """Create a volume of ``size_gb`` in the region named ``region``."""
+    return await send(session, rc.create_storage_call(name, size_gb, region))
+
+
+async def resize_storage(session: AsyncSession, /, volume_id: str, *, size_gb: int) -> StorageVolume:
+    """Grow a volume to ``size_gb``."""
+    return await send(session, rc.resize_storage_call(volume_id, size_gb))
+
+
+async def delete_storage(session: AsyncSession, /, volume_id: str) -> StorageDeleteResult:
+    """Delete a volume; the result carries the pro-rata ``refund_amount``."""
+    return await send(session, rc.delete_storage_call(volume_id))
+
+
+async def get_balance(session: AsyncSession, /) -> Balance:
+    """The workspace's credit balance."""
+    return await send(session, rc.get_balance_call())
+
+
+async def list_transactions(
+    session: AsyncSession,
+    /,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    type: Optional[str] = None,  # noqa: A002
+) -> ListPage[Transaction]:
+    """A page of billing transactions."""
+    return await send(session, rc.list_transactions_call(limit, offset, type))
+
+
+async def get_usage(
+    session: AsyncSession, /, *, from_date: Union[str, date, None] = None, to_date: Union[str, date, None] = None
+) -> UsageSummary:
+    """Inference usage totals between two dates."""
+    return await send(session, rc.get_usage_call(from_date, to_date))
+
+
+async def list_templates(
+    session: AsyncSession,
+    /,
+    *,
+    page: int = 1,
+    page_size: int = 25,
+    search: Optional[str] = None,
+    category: Optional[str] = None,
+    sort_by: Optional[str] = None,
+    sort_dir: Optional[str] = None,
+) -> ListPage[Template]:
+    """A page of templates with ``total``."""
+    return await send(session, rc.list_templates_call(page, page_size, search, category, sort_by, sort_dir))
+
+
+@overload
+async def chat_completion(
+    session: AsyncSession,
+    /,
+    *,
+    model: str,
+    messages: Sequence[Mapping[str, Any]],
+    stream: Literal[False] = False,
+    max_tokens: Optional[int] = None,
+    temperature: Optional[float] = None,
+    top_p: Optional[float] = None,
+    stop: Union[str, Sequence[str], None] = None,
+    frequency_penalty: Optional[float] = None,
+    presence_penalty: Optional[float] = None,
+    **params: Any,
+) -> ChatCompletion: ...
+
+
+@overload
+async def chat_completion(
+    session: AsyncSession,
+    /,
+    *,
+    model: str,
+    messages: Sequence[Mapping[str, Any]],
+    stream: Literal[True],
+    max_tokens: Optional[int] = None,
+    temperature: Optional[float] = None,
+    top_p: Optional[float] = None,
+    stop: Union[str, Sequence[str], None] = None,
+    frequency_penalty: Optional[float] = None,
+    presence_penalty: Optional[float] = None,
+    **params: Any,
+) -> AsyncChatStream: ...
+
+
+async def chat_completion(
+    session: AsyncSession,
+    /,
+    *,
+    model: str,
+    messages: Sequence[Mapping[str, Any]],
+    stream: bool = False,
+    max_tokens: Optional[int] = None,
+    temperature: Optional[float] = None,
+    top_p: Optional[float] = None,
+    stop: Union[str, Sequence[str], None] = None,
+    frequency_penalty: Optional[float] = None,
+    presence_penalty: Optional[float] = None,
+    **params: Any,
+) -> Union[ChatCompletion, AsyncChatStream]:
+    """Chat completion; with ``stream=True``, an ``AsyncChatStream`` of chunk dicts."""
+    call = rc.chat_completion_call(
+        model, messages, stream, max_tokens, temperature, top_p, stop, frequency_penalty, presence_penalty, params
+    )
+    if stream:
+        return AsyncChatStream(await open_stream(session, call))
+    return await send(session, call)
+
+
+async def generate_image(
+    session: AsyncSession,
+    /,
+    *,
+    model: str,
+    prompt: str,
+    width: Optional[int] = None,
+    height: Optional[int] = None,
+    aspect_ratio: Optional[str] = None,
+    response_format: Optional[str] = None,
+    num_inference_steps: Optional[int] = None,
+    guidance: Optional[float] = None,
+    seed: Optional[int] = None,
+    negative_prompt: Optional[str] = None,
+    **params: Any,
+) -> ImageGeneration:
+    """Generate images; image inputs as in ``runcrate.encode_image``."""
+    call = rc.generate_image_call(
+        model, prompt, width, height, aspect_ratio, response_format, num_inference_steps, guidance, seed,
+        negative_prompt, params,
+    )  # fmt: skip
+    return await send(session, call)
+
+
+async def image_bytes(image: ImageData) -> bytes:
+    """An image's bytes: decoded locally, or fetched from its URL without the API key."""
+    if image.b64_json or not image.url or not image.url.startswith(("http://", "https://")):
+        return image.to_bytes()
+    async with aiohttp.ClientSession(trust_env=True) as http, http.get(image.url) as response:
+        body = await response.read()
+        if response.status >= 400:
+            raise rc.error_from_response(response.status, response.headers, body)
+        return body
+
+
+async def generate_video(session: AsyncSession, /, *, model: str, prompt: str, **params: Any) -> VideoJob:
+    """Submit a video job; ``duration``, ``image``, ``seed`` ... pass through."""
+    return await send(session, rc.generate_video_call(model, prompt, params))
+
+
+async def get_video_status(session: AsyncSession, /, video_id: str) -> VideoJob:
+    """Poll a video job."""
+    return await send(session, rc.get_video_status_call(video_id))
+
+
+async def download_video(session: AsyncSession, /, video_id: str) -> bytes:
+    """A finished video's bytes, in memory."""
+    return await send(session, rc.download_video_call(video_id))
+
+
+async def download_video_to_file(
+    session: AsyncSession,
+    /,
+    video_id: str,
+    path: Union[str, os.PathLike[str]],
+    *,
+    on_progress: Optional[Callable[[int, Optional[int]], Any]] = None,
+) -> str:
+    """Stream a finished video to ``path`` in constant memory, atomically; returns the path."""
+    target = os.fspath(path)
+    response = await open_stream(session, rc.download_video_call(video_id))
+    total = rc._content_length(response.headers)
+    temporary = rc.partial_path(target)
+    try:
+        with open(temporary, "wb") as out:
+            done = 0
+            async for chunk in response.content.iter_chunked(rc.DOWNLOAD_CHUNK):
+                await asyncio.to_thread(out.write, chunk)
+                done += len(chunk)
+                if on_progress is not None:
+                    await _maybe_await(on_progress(done, total))
+        rc.check_complete(done, total)
+        os.replace(temporary, target)
+    except TRANSPORT_ERRORS as exc:
+        rc._remove(temporary)
+        if isinstance(exc, RuncrateError):
+            raise
+        raise _transport_error(exc) from None
+    except BaseException:
+        rc._remove(temporary)
+        raise
+    finally:
+        response.release()
+    return target
+
+
+async def generate_video_and_save(
+    session: AsyncSession,
+    /,
+    path: Union[str, os.PathLike[str]],
+    *,
+    model: str,
+    prompt: str,
+    poll_interval: float = 5.0,
+    timeout: Optional[float] = None,
+    on_status: Optional[Callable[[VideoJob], Any]] = None,
+    **params: Any,
+) -> VideoJob:
+    """Submit, poll, stream to ``path``; ``on_status`` may be a function or a coroutine function."""
+    job = await generate_video(session, model=model, prompt=prompt, **params)
+    wait = rc.VideoWait(poll_interval, timeout)
+    while not wait.finished(job):
+        await asyncio.sleep(wait.poll_interval)
+        job = await get_video_status(session, job.id)
+        if on_status is not None:
+            await _maybe_await(on_status(job))
+    await download_video_to_file(session, job.id, path)
+    return job
+
+
+async def text_to_speech(
+    session: AsyncSession,
+    /,
+    *,
+    model: str,
+    input: str,  # noqa: A002 - the API's own name
+    voice: Optional[str] = None,
+    response_format: Optional[str] = None,
+    **params: Any,
+) -> bytes:
+    """Speech audio for ``input``."""
+    return await send(session, rc.text_to_speech_call(model, input, voice, response_format, params))
+
+
+async def transcribe(
+    session: AsyncSession,
+    /,
+    *,
+    model: str,
+    file: FileInput,
+    filename: Optional[str] = None,
+    language: Optional[str] = None,
+    response_format: Optional[str] = None,
+    **params: Any,
+) -> Transcription:
+    """Transcribe audio, streaming the file."""
+    return await send(session, rc.transcribe_call(model, file, filename, language, response_format, params))
+
+
+# ======================================================================
+# The client
+# ======================================================================
+
+
+class AsyncInstances(Namespace):
+    """``client.instances``."""
+
+    list = bound(list_instances)
+    list_types = bound(list_instance_types)
+    create = bound(create_instance)
+    get = bound(get_instance)
+    update = bound(update_instance)
+    get_status = bound(get_instance_status)
+    terminate = bound(terminate_instance)
+
+
+class AsyncSSHKeys(Namespace):
+    """``client.ssh_keys``."""
+
+    list = bound(list_ssh_keys)
+    create = bound(create_ssh_key)
+    delete = bound(delete_ssh_key)
+
+
+class AsyncStorage(Namespace):
+    """``client.storage``."""
+
+    list_regions = bound(list_storage_regions)
+    list = bound(list_storage)
+    get = bound(get_storage)
+    create = bound(create_storage)
+    resize = bound(resize_storage)
+    delete = bound(delete_storage)
+
+
+class AsyncBilling(Namespace):
+    """``client.billing``."""
+
+    get_balance = bound(get_balance)
+    list_transactions = bound(list_transactions)
+    usage = bound(get_usage)
+
+
+class AsyncTemplates(Namespace):
+    """``client.templates``."""
+
+    list = bound(list_templates)
+
+
+class AsyncChatCompletionMethod:
+    """``chat_completion`` bound to a session (a class of its own to keep its two signatures)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @overload
+    async def __call__(
+        self,
+        *,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        stream: Literal[False] = False,
+        max_tokens: Optional[int] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        stop: Union[str, Sequence[str], None] = None,
+        frequency_penalty: Optional[float] = None,
+        presence_penalty: Optional[float] = None,
+        **params: Any,
+    ) -> ChatCompletion: ...
+
+    @overload
+    async def __call__(
+        self,
+        *,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        stream: Literal[True],
+        max_tokens: Optional[int] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        stop: Union[str, Sequence[str], None] = None,
+        frequency_penalty: Optional[float] = None,
+        presence_penalty: Optional[float] = None,
+        **params: Any,
+    ) -> AsyncChatStream: ...
+
+    async def __call__(self, **kwargs: Any) -> Union[ChatCompletion, AsyncChatStream]:
+        """Chat completion; see ``runcrate_async.chat_completion``."""
+        return await chat_completion(self.session, **kwargs)  # type: ignore[no-any-return]
+
+
+class AsyncModels(Namespace):
+    """``client.models``: inference under the public page's names."""
+
+    chat_completion: AsyncChatCompletionMethod
+    generate_image = bound(generate_image)
+    generate_video = bound(generate_video)
+    get_video_status = bound(get_video_status)
+    download_video = bound(download_video)
+    download_video_to_file = bound(download_video_to_file)
+    generate_video_and_save = bound(generate_video_and_save)
+    text_to_speech = bound(text_to_speech)
+    transcribe = bound(transcribe)
+
+    def __init__(self, session: Any) -> None:
+        super().__init__(session)
+        self.chat_completion = AsyncChatCompletionMethod(session)
+
+
+class AsyncChatCompletions(Namespace):
+    """``client.chat.completions``."""
+
+    create: AsyncChatCompletionMethod
+
+    def __init__(self, session: Any) -> None:
+        super().__init__(session)
+        self.create = AsyncChatCompletionMethod(session)
+
+
+class AsyncChat(Namespace):
+    """``client.chat``."""
+
+    completions: AsyncChatCompletions
+
+    def __init__(self, session: Any) -> None:
+        super().__init__(session)
+        self.completions = AsyncChatCompletions(session)
+
+
+class AsyncImages(Namespace):
+    """``client.images``."""
+
+    generate = bound(generate_image)
+
+
+class AsyncSpeech(Namespace):
+    """``client.audio.speech``."""
+
+    create = bound(text_to_speech)
+
+
+class AsyncTranscriptions(Namespace):
+    """``client.audio.transcriptions``."""
+
+    create = bound(transcribe)
+
+
+class AsyncAudio(Namespace):
+    """``client.audio``."""
+
+    speech: AsyncSpeech
+    transcriptions: AsyncTranscriptions
+
+    def __init__(self, session: Any) -> None:
+        super().__init__(session)
+        self.speech = AsyncSpeech(session)
+        self.transcriptions = AsyncTranscriptions(session)
+
+
+class AsyncVideos(Namespace):
+    """``client.videos``."""
+
+    create = bound(generate_video)
+    retrieve = bound(get_video_status)
+    download = bound(download_video)
+    download_to_file = bound(download_video_to_file)
+    create_and_save = bound(generate_video_and_save)
+
+
+class AsyncRuncrate:
+    """The asyncio Runcrate client, with the namespaces and methods of ``runcrate.Runcrate``.
+
+    Arguments are those of ``AsyncSession``; or pass ``session=`` to share one.
+    """
+
+    session: AsyncSession
+    instances: AsyncInstances
+    ssh_keys: AsyncSSHKeys
+    storage: AsyncStorage
+    billing: AsyncBilling
+    templates: AsyncTemplates
+    models: AsyncModels
+    chat: AsyncChat
+    images: AsyncImages
+    audio: AsyncAudio
+    videos: AsyncVideos
+
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        *,
+        base_url: Optional[str] = None,
+        inference_url: Optional[str] = None,
+        timeout: Optional[float] = rc.DEFAULT_TIMEOUT,
+        max_retries: int = rc.DEFAULT_MAX_RETRIES,
+        environment: Optional[str] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        http: Optional[aiohttp.ClientSession] = None,
+        connection_limit: int = 100,
+        session: Optional[AsyncSession] = None,
+    ) -> None:
+        self.session = session or AsyncSession(
+            api_key,
+            base_url=base_url,
+            inference_url=inference_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            environment=environment,
+            headers=headers,
+            http=http,
+            connection_limit=connection_limit,
+        )
+        self.instances = AsyncInstances(self.session)
+        self.ssh_keys = AsyncSSHKeys(self.session)
+        self.storage = AsyncStorage(self.session)
+        self.billing = AsyncBilling(self.session)
+        self.templates = AsyncTemplates(self.session)
+        self.models = AsyncModels(self.session)
+        self.chat = AsyncChat(self.session)
+        self.images = AsyncImages(self.session)
+        self.audio = AsyncAudio(self.session)
+        self.videos = AsyncVideos(self.session)
+
+    async def close(self) -> None:
+        """Close the client's connections."""
+        await self.session.close()
+
+    async def __aenter__(self) -> AsyncRuncrate:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"AsyncRuncrate({self.session!r})"
