@@ -52,13 +52,21 @@ def test_runcrate_py_alone_works_with_only_its_three_dependencies(tmp_path: Path
 
 
 USER_SCRIPT = """\
-from runcrate import Runcrate
+from runcrate import AsyncRuncrate, Runcrate
 
 client = Runcrate(api_key="rc_live_typed_000000000")
 balance = client.billing.get_balance()
 reveal_type(balance)
 reveal_type(client.instances.list())
 wrong: str = balance.credits_balance
+reveal_type(client.models.chat_completion(model="m", messages=[], stream=True))
+
+
+async def main() -> None:
+    async with AsyncRuncrate(api_key="rc_live_typed_000000000") as aclient:
+        reveal_type(await aclient.instances.list())
+        stream = await aclient.models.chat_completion(model="m", messages=[], stream=True)
+        reveal_type(stream)
 """
 
 
@@ -77,6 +85,9 @@ def test_wheel_carries_stubs_that_type_the_client(tmp_path: Path) -> None:
     checked = run([str(python), "-m", "mypy", "--strict", "--no-incremental", "user.py"], tmp_path)
     output = checked.stdout
     assert 'Revealed type is "runcrate.Balance"' in output, output
-    assert 'Revealed type is "runcrate.ListPage[runcrate.Instance]"' in output, output
+    assert output.count('Revealed type is "runcrate.ListPage[runcrate.Instance]"') == 2, output
+    assert 'Revealed type is "runcrate.ChatStream"' in output, output
+    assert 'Revealed type is "runcrate_async.AsyncChatStream"' in output, output
+    assert (Path(site) / "runcrate_async-stubs" / "__init__.pyi").exists()
     assert 'Incompatible types in assignment (expression has type "float", variable has type "str")' in output
     assert "missing library stubs or py.typed" not in output

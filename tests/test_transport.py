@@ -8,6 +8,7 @@ import socket
 import time
 from typing import Any, Callable, Dict, Iterator, List
 
+import aiohttp
 import pytest
 import requests
 from tinyserver import Request, TinyServer, json_reply, reply
@@ -107,38 +108,36 @@ def test_a_callers_requests_session_is_used_and_left_open(serve: Callable[..., T
 # --- what is sent -----------------------------------------------------------
 
 
-def test_request_headers_and_path_prefix(serve: Callable[..., TinyServer]) -> None:
+def test_request_headers_and_path_prefix(serve: Callable[..., TinyServer], connect: Callable[..., Any]) -> None:
     server = serve(answer_with())
-    session = runcrate.Session(
-        "rc_live_abcdefghijklmnop6789", base_url=server.url + "/proxy/", headers={"X-Team": "ml"}
-    )
-    runcrate.list_instances(session, search="train")
-    session.close()
+    api = connect(server.url + "/proxy/", api_key="rc_live_abcdefghijklmnop6789", headers={"X-Team": "ml"})
+    api("list_instances", search="train")
     sent = server.requests[0]
     assert sent.method == "GET" and sent.target == "/proxy/api/v1/instances?search=train"
     assert sent.headers["authorization"] == "Bearer rc_live_abcdefghijklmnop6789"
     assert sent.headers["content-type"] == "application/json"
     assert sent.headers["x-team"] == "ml"
+    library = "requests" if api.mode == "sync" else "aiohttp"
+    version = requests.__version__ if api.mode == "sync" else aiohttp.__version__
     agent = sent.headers["user-agent"]
-    assert agent == (
-        f"runcrate-python/{runcrate.__version__} requests/{requests.__version__} python/{platform.python_version()}"
-    )
+    assert agent == f"runcrate-python/{runcrate.__version__} {library}/{version} python/{platform.python_version()}"
     assert "idempotency-key" not in sent.headers
 
 
-def test_environment_comes_first_on_every_infrastructure_method(serve: Callable[..., TinyServer]) -> None:
+def test_environment_comes_first_on_every_infrastructure_method(
+    serve: Callable[..., TinyServer], connect: Callable[..., Any]
+) -> None:
     def respond(request: Request, sock: socket.socket) -> None:
         body = ENVELOPE if "transactions" in request.target else '{"data": {"id": "v", "name": "n", "status": "s"}}'
         json_reply(sock, 200, body)
 
     server = serve(respond)
-    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url, environment="staging", max_retries=0)
-    runcrate.get_instance(session, "v")
-    runcrate.update_instance(session, "v", max_runtime_minutes=10)
-    runcrate.create_instance(session, name="n", gpu_type="A100")
-    runcrate.terminate_instance(session, "v")
-    runcrate.list_transactions(session, limit=5)
-    session.close()
+    api = connect(server.url, environment="staging", max_retries=0)
+    api("get_instance", "v")
+    api("update_instance", "v", max_runtime_minutes=10)
+    api("create_instance", name="n", gpu_type="A100")
+    api("terminate_instance", "v")
+    api("list_transactions", limit=5)
     targets = [r.target for r in server.requests]
     assert targets == [
         "/api/v1/instances/v?environment=staging",
@@ -149,12 +148,11 @@ def test_environment_comes_first_on_every_infrastructure_method(serve: Callable[
     ]
 
 
-def test_json_bodies_leave_out_unset_fields(serve: Callable[..., TinyServer]) -> None:
+def test_json_bodies_leave_out_unset_fields(serve: Callable[..., TinyServer], connect: Callable[..., Any]) -> None:
     server = serve(answer_with(body='{"data": {"id": "i", "name": "n", "status": "deploying"}}'))
-    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url)
-    runcrate.create_instance(session, name="n", ssh_key_id="k", gpu_type="A100", env_vars={"A": "1"})
-    runcrate.update_instance(session, "i", idle_shutdown_minutes=None)
-    session.close()
+    api = connect(server.url)
+    api("create_instance", name="n", ssh_key_id="k", gpu_type="A100", env_vars={"A": "1"})
+    api("update_instance", "i", idle_shutdown_minutes=None)
     create, update = server.requests
     assert json.loads(create.body) == {"name": "n", "ssh_key_id": "k", "gpu_type": "A100", "env_vars": {"A": "1"}}
     assert len(create.headers["idempotency-key"]) == 36
@@ -170,11 +168,12 @@ def test_json_bodies_leave_out_unset_fields(serve: Callable[..., TinyServer]) ->
         ("ünï cødé", "%C3%BCn%C3%AF%20c%C3%B8d%C3%A9"),
     ],
 )
-def test_ids_are_percent_encoded(serve: Callable[..., TinyServer], given: str, sent: str) -> None:
+def test_ids_are_percent_encoded(
+    serve: Callable[..., TinyServer], given: str, sent: str, connect: Callable[..., Any]
+) -> None:
     server = serve(answer_with(body='{"data": {"id": "x", "name": "n"}}'))
-    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url)
-    runcrate.get_storage(session, given)
-    session.close()
+    api = connect(server.url)
+    api("get_storage", given)
     assert server.requests[0].target == f"/api/v1/storage/{sent}"
 
 
@@ -212,65 +211,63 @@ def test_empty_dot_or_non_string_ids_are_refused_before_sending(api: Any, emu: A
     ],
 )
 def test_a_success_of_the_wrong_shape_is_invalid_response(
-    serve: Callable[..., TinyServer], body: str, ctype: str
+    serve: Callable[..., TinyServer], body: str, ctype: str, connect: Callable[..., Any]
 ) -> None:
     server = serve(lambda r, s: reply(s, 200, body.encode(), {"Content-Type": ctype}))
-    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url)
+    api = connect(server.url)
     with pytest.raises(runcrate.ApiError) as info:
-        runcrate.get_storage(session, "v")
-    session.close()
+        api("get_storage", "v")
     assert type(info.value) is runcrate.ApiError and info.value.code == "invalid_response"
 
 
-def test_a_list_where_a_list_belongs_but_an_object_inside(serve: Callable[..., TinyServer]) -> None:
+def test_a_list_where_a_list_belongs_but_an_object_inside(
+    serve: Callable[..., TinyServer], connect: Callable[..., Any]
+) -> None:
     server = serve(answer_with(body='{"data": {"id": "x"}}'))
-    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url)
+    api = connect(server.url)
     with pytest.raises(runcrate.ApiError) as info:
-        runcrate.list_storage(session)
-    session.close()
+        api("list_storage")
     assert info.value.code == "invalid_response"
 
 
-def test_204_and_empty_deletes_are_success(serve: Callable[..., TinyServer]) -> None:
+def test_204_and_empty_deletes_are_success(serve: Callable[..., TinyServer], connect: Callable[..., Any]) -> None:
     server = serve(lambda r, s: reply(s, 204))
-    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url)
-    assert runcrate.terminate_instance(session, "i") is None
-    assert runcrate.delete_ssh_key(session, "k") is None
-    assert runcrate.delete_storage(session, "v") == runcrate.StorageDeleteResult()
-    session.close()
+    api = connect(server.url)
+    assert api("terminate_instance", "i") is None
+    assert api("delete_ssh_key", "k") is None
+    assert api("delete_storage", "v") == runcrate.StorageDeleteResult()
 
 
-def test_redirects_are_not_followed_and_the_key_stays_home(serve: Callable[..., TinyServer]) -> None:
+def test_redirects_are_not_followed_and_the_key_stays_home(
+    serve: Callable[..., TinyServer], connect: Callable[..., Any]
+) -> None:
     elsewhere = serve(answer_with())
     server = serve(lambda r, s: reply(s, 302, b"", {"Location": elsewhere.url + "/api/v1/instances"}))
-    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url)
+    api = connect(server.url)
     with pytest.raises(runcrate.ApiError) as info:
-        runcrate.list_instances(session)
-    session.close()
+        api("list_instances")
     assert info.value.code == "invalid_response" and info.value.status_code == 302
     assert elsewhere.requests == []
 
 
-def test_html_502_gives_status_and_excerpt(serve: Callable[..., TinyServer]) -> None:
+def test_html_502_gives_status_and_excerpt(serve: Callable[..., TinyServer], connect: Callable[..., Any]) -> None:
     page = "<html><body><h1>502 Bad Gateway</h1>" + "x" * 5000 + "</body></html>"
     server = serve(lambda r, s: reply(s, 502, page.encode(), {"Content-Type": "text/html"}))
-    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url, max_retries=0)
+    api = connect(server.url, max_retries=0)
     with pytest.raises(runcrate.InternalServerError) as info:
-        runcrate.list_instances(session)
-    session.close()
+        api("list_instances")
     error = info.value
     assert error.status_code == 502 and error.code == "api_error"
     assert error.message.startswith("<html><body><h1>502 Bad Gateway</h1>")
     assert len(error.message) <= 501 and len(str(error)) < 600 and len(repr(error)) < 700
 
 
-def test_a_megabyte_error_message_is_cut(serve: Callable[..., TinyServer]) -> None:
+def test_a_megabyte_error_message_is_cut(serve: Callable[..., TinyServer], connect: Callable[..., Any]) -> None:
     huge = json.dumps({"error": {"code": "bad_request", "message": "y" * 3_000_000}})
     server = serve(lambda r, s: json_reply(s, 400, huge))
-    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url)
+    api = connect(server.url)
     with pytest.raises(runcrate.BadRequestError) as info:
-        runcrate.list_instances(session)
-    session.close()
+        api("list_instances")
     assert info.value.message == "y" * 500 + "…"
     assert len(str(info.value)) < 600
 
@@ -288,30 +285,30 @@ def test_a_megabyte_error_message_is_cut(serve: Callable[..., TinyServer]) -> No
     ],
 )
 def test_every_error_envelope_is_understood(
-    serve: Callable[..., TinyServer], body: str, message: str, code: str
+    serve: Callable[..., TinyServer], body: str, message: str, code: str, connect: Callable[..., Any]
 ) -> None:
     server = serve(lambda r, s: json_reply(s, 404, body))
-    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url)
+    api = connect(server.url)
     with pytest.raises(runcrate.NotFoundError) as info:
-        runcrate.get_instance(session, "x")
-    session.close()
+        api("get_instance", "x")
     assert info.value.message == message and info.value.code == code
 
 
-def test_connection_reset_in_the_middle_of_the_body(serve: Callable[..., TinyServer]) -> None:
+def test_connection_reset_in_the_middle_of_the_body(
+    serve: Callable[..., TinyServer], connect: Callable[..., Any]
+) -> None:
     def half(request: Request, sock: socket.socket) -> None:
         sock.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"data": [')
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
 
     server = serve(half)
-    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url, max_retries=0)
+    api = connect(server.url, max_retries=0)
     with pytest.raises(runcrate.ConnectionError) as info:
-        runcrate.list_instances(session)
-    session.close()
+        api("list_instances")
     assert info.value.code == "connection_error"
 
 
-def test_connect_timeout_is_told_apart_from_read_timeout() -> None:
+def test_connect_timeout_is_told_apart_from_read_timeout(connect: Callable[..., Any]) -> None:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(0)
@@ -326,21 +323,19 @@ def test_connect_timeout_is_told_apart_from_read_timeout() -> None:
             pass
         fillers.append(filler)
     time.sleep(0.05)
-    session = runcrate.Session("rc_live_0000000000000000", base_url=f"http://127.0.0.1:{port}", timeout=0.2)
+    api = connect(f"http://127.0.0.1:{port}", timeout=0.2)
     try:
         with pytest.raises(runcrate.TimeoutError) as info:
-            runcrate.list_instances(session)
+            api("list_instances")
         assert info.value.code == "connect_timeout"
     finally:
-        session.close()
         for filler in fillers:
             filler.close()
         listener.close()
 
 
-def test_no_library_exception_escapes(serve: Callable[..., TinyServer]) -> None:
+def test_no_library_exception_escapes(serve: Callable[..., TinyServer], connect: Callable[..., Any]) -> None:
     server = serve(lambda r, s: s.sendall(b"garbage that is not HTTP\r\n\r\n"))
-    session = runcrate.Session("rc_live_0000000000000000", base_url=server.url, max_retries=0)
+    api = connect(server.url, max_retries=0)
     with pytest.raises(runcrate.ConnectionError):
-        runcrate.list_instances(session)
-    session.close()
+        api("list_instances")
