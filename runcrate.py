@@ -1548,19 +1548,39 @@ class ChatStreamParser:
     def __init__(self) -> None:
         self._sse = SSEDecoder()
         self.done = False
+        self._error: Optional[RuncrateError] = None
 
     def feed(self, chunk: bytes) -> List[Dict[str, Any]]:
-        """The chunk dicts completed by these bytes."""
+        """The chunk dicts completed by these bytes.
+
+        An error event behind good chunks in the same bytes is held back, so
+        that the chunks reach the caller first: ``check()`` raises it.
+        """
+        self.check()
         chunks: List[Dict[str, Any]] = []
         for event in self._sse.feed(chunk):
             if event.data == "[DONE]":
                 self.done = True
                 break
-            chunks.append(self._chunk(event))
+            try:
+                chunks.append(self._chunk(event))
+            except RuncrateError as error:
+                if not chunks:
+                    raise
+                self._error = error
+                break
         return chunks
+
+    def check(self) -> None:
+        """Raise the error held back by ``feed``, if any; call it before reading more."""
+        if self._error is not None:
+            error, self._error = self._error, None
+            self.done = True
+            raise error
 
     def end(self) -> None:
         """The body ended: fine after ``[DONE]``, else the answer was cut short."""
+        self.check()
         pending = self._sse.end()
         if self.done:
             return
@@ -2478,6 +2498,7 @@ class ChatStream(Iterator[Dict[str, Any]]):
 
     def _pull(self) -> List[Dict[str, Any]]:
         try:
+            self._parser.check()
             data = self._read(SSE_READ_SIZE)
             if data:
                 return self._parser.feed(data)

@@ -297,6 +297,7 @@ class AsyncChatStream:
 
     async def _pull(self) -> List[Dict[str, Any]]:
         try:
+            self._parser.check()
             data = await self.response.content.readany()
             if data:
                 return self._parser.feed(data)

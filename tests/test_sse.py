@@ -134,3 +134,13 @@ def test_error_events_raise_their_error(body: bytes, cls: type, code: Optional[s
         parse(body)
     assert type(info.value) is cls
     assert info.value.status_code == status and (code is None or info.value.code == code)
+
+
+def test_chunks_ahead_of_an_error_in_the_same_bytes_come_first() -> None:
+    parser = ChatStreamParser()
+    body = b'data: {"n": 1}\n\ndata: {"error": {"message": "late", "code": "internal_error"}}\n\n'
+    assert parser.feed(body) == [{"n": 1}]
+    with pytest.raises(runcrate.InternalServerError):
+        parser.check()
+    parser.check()  # raised once
+    assert parser.done

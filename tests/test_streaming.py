@@ -109,7 +109,7 @@ def _iterate(api: Any, stream: Any, into: List[Any]) -> Iterator[Any]:
 
 def test_an_error_event_raises_its_error(serve: Callable[..., TinyServer], connect: Callable[..., Any]) -> None:
     error = b'data: {"error": {"message": "provider overloaded", "code": "rate_limited"}}\n\n'
-    server = serve(sse_server([events("partial")[0], error], chunked=True))
+    server = serve(sse_server([events("partial")[0] + error], chunked=True))  # one write: one read
     api = connect(server.url)
     received: List[Any] = []
     with pytest.raises(runcrate.RateLimitError) as info:
