@@ -30,13 +30,11 @@ import email.utils
 import functools
 import json
 import logging
-import mimetypes
 import os
 import random
 import re
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import (
@@ -910,51 +908,74 @@ def _convert_list(convert_item: Callable[[Any], Any], value: Any) -> List[Any]:
     return [convert_item(x) for x in _to_list(value)]
 
 
-_Step = Tuple[str, Tuple[str, ...], Optional[Callable[[Any], Any]], bool]  # attribute, wire names, converter, required
-_Plan = Tuple[List[_Step], FrozenSet[str]]
-_PLANS: Dict[type, _Plan] = {}
+class _Always:
+    """A type no wire value has: its fields are converted every time (timestamps, nested models)."""
 
 
-def _plan_of(cls: type) -> _Plan:
-    plan = _PLANS.get(cls)
-    if plan is None:
+_KINDS: Dict[Any, type] = {str: str, int: int, float: float, bool: bool}
+
+
+class _Plan:
+    """How to decode one model class, worked out once from its fields and type hints."""
+
+    __slots__ = ("checks", "defaults", "names", "renames", "required")
+
+    def __init__(self, cls: type) -> None:
         import typing
 
         hints = typing.get_type_hints(cls)
-        steps: List[_Step] = []
-        known: set[str] = set()
-        for f in dataclasses.fields(cls):
-            if f.name == "extra":
-                continue
-            camel = _camel(f.name)
-            wires: Tuple[str, ...] = (camel, f.name) if camel != f.name else (f.name,)
-            known.update(wires)
-            required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-            steps.append((f.name, wires, _converter(hints[f.name]), required))
-        plan = _PLANS[cls] = (steps, frozenset(known))
-    return plan
+        fields = [f for f in dataclasses.fields(cls) if f.name != "extra"]
+        self.names = frozenset(f.name for f in fields)
+        self.defaults: Dict[str, Any] = dict.fromkeys(self.names)
+        # Every field reads its camelCase spelling too (sizeGb, createdAt, ...).
+        self.renames = {_camel(f.name): f.name for f in fields if _camel(f.name) != f.name}
+        self.required = tuple(
+            f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        )
+        # Every typed field is checked; numbers, timestamps and nested models are converted.
+        self.checks: List[Tuple[str, type, Callable[[Any], Any]]] = []
+        for f in fields:
+            hint = _inner(hints[f.name])
+            convert = _converter(hint)
+            if convert is not None:
+                self.checks.append((f.name, _KINDS.get(hint, _Always), convert))
+
+
+def _inner(hint: Any) -> Any:
+    args = [a for a in getattr(hint, "__args__", ()) if a is not type(None)]
+    return args[0] if getattr(hint, "__origin__", None) is Union and len(args) == 1 else hint
+
+
+_PLANS: Dict[type, _Plan] = {}
 
 
 def _decode_model(cls: Type[M], obj: Any) -> M:
     if type(obj) is not dict:
         raise TypeError(f"expected an object for {cls.__name__}, got {type(obj).__name__}")
-    steps, known = _plan_of(cls)
-    values: Dict[str, Any] = {}
-    found = 0
-    for name, wires, convert, required in steps:
-        value = _MISSING
-        for wire in wires:
-            value = obj.get(wire, _MISSING)
-            if value is not _MISSING:
-                found += 1
-                break
-        if value is _MISSING or value is None:
-            if required:
-                raise TypeError(f"{cls.__name__} lacks its required field {wires[-1]!r}")
-            values[name] = None
-        else:
-            values[name] = convert(value) if convert is not None else value
-    values["extra"] = {k: v for k, v in obj.items() if k not in known} if found != len(obj) else {}
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = _PLANS[cls] = _Plan(cls)
+    values = plan.defaults.copy()
+    values.update(obj)
+    extra: Dict[str, Any] = {}
+    unknown = obj.keys() - plan.names  # set operations in C: no Python loop over known keys
+    if unknown:
+        renames = plan.renames
+        for key in unknown:
+            value = values.pop(key)
+            name = renames.get(key)
+            if name is None:
+                extra[key] = value
+            elif obj.get(name) is None:  # a camelCase spelling; the snake_case one wins if both came
+                values[name] = value
+    for name in plan.required:
+        if values[name] is None:
+            raise TypeError(f"{cls.__name__} lacks its required field {name!r}")
+    for name, kind, convert in plan.checks:
+        value = values[name]
+        if value is not None and type(value) is not kind:
+            values[name] = convert(value)
+    values["extra"] = extra
     model = cls.__new__(cls)
     model.__dict__ = values
     return model
@@ -1348,7 +1369,13 @@ def _body(**fields: Any) -> Dict[str, Any]:
 
 
 def _idempotency_key() -> Dict[str, str]:
-    return {"Idempotency-Key": str(uuid.uuid4())}
+    return {"Idempotency-Key": _uuid4()}
+
+
+def _uuid4() -> str:
+    import uuid  # it imports platform: a cold-start cost only the calls that need one pay
+
+    return str(uuid.uuid4())
 
 
 def _check_int(name: str, value: Optional[int], low: int, high: Optional[int] = None) -> None:
@@ -1687,7 +1714,7 @@ class MultipartBody:
     """
 
     def __init__(self, fields: Sequence[Tuple[str, str]], file: FileInput, filename: Optional[str]) -> None:
-        self.boundary = uuid.uuid4().hex
+        self.boundary = os.urandom(16).hex()
         self.content_type = f"multipart/form-data; boundary={self.boundary}"
         self._file = file
         self._start = _tell(file)
@@ -1697,6 +1724,8 @@ class MultipartBody:
             lines.append(
                 f'--{self.boundary}\r\nContent-Disposition: form-data; name="{_quote_header(key)}"\r\n\r\n{value}\r\n'
             )
+        import mimetypes  # only uploads need it
+
         media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         lines.append(
             f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; filename="{_quote_header(name)}"\r\n'
@@ -1800,7 +1829,7 @@ class VideoWait:
 def partial_path(path: str) -> str:
     """Where a download is written before it is renamed into place."""
     directory, name = os.path.split(os.path.abspath(path))
-    return os.path.join(directory, f".{name}.{uuid.uuid4().hex[:8]}.part")
+    return os.path.join(directory, f".{name}.{os.urandom(4).hex()}.part")
 
 
 class _Omitted:

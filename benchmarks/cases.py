@@ -1,0 +1,244 @@
+"""One measurement in a fresh process: python benchmarks/cases.py CASE SIDE URL [--quick].
+
+SIDE is ``sdk`` (whatever ``runcrate`` this interpreter imports: ours, or the
+official runcrate-sdk in its own virtualenv) or ``raw`` (requests/aiohttp
+doing the same HTTP work by hand). Prints one JSON object: wall and CPU
+seconds, plus the case's own figures.
+"""
+
+from __future__ import annotations
+
+import time
+
+STARTED = time.perf_counter()
+STARTED_CPU = time.process_time()
+
+import json  # noqa: E402 - the clock starts before any import
+import os  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+from typing import Any, Callable, Dict  # noqa: E402
+
+KEY = "rc_live_benchmark_000000000000"
+HEADERS = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+
+
+def rss() -> int:
+    """Resident memory now, in bytes."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def timed(work: Callable[[], Any]) -> Dict[str, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    work()
+    return {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
+
+
+# --- cases ------------------------------------------------------------------------
+
+
+def import_(side: str, url: str, quick: bool) -> Dict[str, float]:
+    before = rss()
+    figures = timed(lambda: __import__("runcrate" if side == "sdk" else "requests"))
+    figures["rss_growth"] = rss() - before
+    return figures
+
+
+def cold_start(side: str, url: str, quick: bool) -> Dict[str, float]:
+    if side == "sdk":
+        from runcrate import Runcrate
+
+        client = Runcrate(api_key=KEY, base_url=url + "/small")
+        assert len(client.instances.list()) == 50
+    else:
+        import requests
+
+        assert len(requests.Session().get(url + "/small/api/v1/instances", headers=HEADERS).json()["data"]) == 50
+    return {"wall": time.perf_counter() - STARTED, "cpu": time.process_time() - STARTED_CPU}
+
+
+def _calls(side: str, base: str, count: int, size: int) -> Dict[str, float]:
+    if side == "sdk":
+        from runcrate import Runcrate
+
+        client = Runcrate(api_key=KEY, base_url=base)
+        client.instances.list()  # connection and lazy set-up are not what is measured
+
+        def work() -> None:
+            for _ in range(count):
+                assert len(client.instances.list()) == size
+
+    else:
+        import requests
+
+        http = requests.Session()
+        http.get(base + "/api/v1/instances", headers=HEADERS)
+
+        def work() -> None:
+            for _ in range(count):
+                assert len(http.get(base + "/api/v1/instances", headers=HEADERS).json()["data"]) == size
+
+    figures = timed(work)
+    figures["per_call_us"] = figures["cpu"] / count * 1e6
+    return figures
+
+
+def small_call(side: str, url: str, quick: bool) -> Dict[str, float]:
+    return _calls(side, url + "/small", 300 if quick else 2000, 50)
+
+
+def large_list(side: str, url: str, quick: bool) -> Dict[str, float]:
+    count = 3 if quick else 10
+    figures = _calls(side, url + "/large", count, 5000)
+    figures["per_object_us"] = figures["cpu"] / (count * 5000) * 1e6
+    return figures
+
+
+def async_fanout(side: str, url: str, quick: bool) -> Dict[str, float]:
+    import asyncio
+
+    count = 500 if quick else 2000
+
+    async def sdk() -> None:
+        from runcrate import AsyncRuncrate
+
+        async with AsyncRuncrate(api_key=KEY, base_url=url + "/small") as client:
+            await client.instances.list()
+            figures.update(await timed_async(lambda: asyncio.gather(*(client.instances.list() for _ in range(count)))))
+
+    async def raw() -> None:
+        import aiohttp
+
+        async def one(http: Any) -> Any:
+            async with http.get(url + "/small/api/v1/instances", headers=HEADERS) as answer:
+                return await answer.json()
+
+        async with aiohttp.ClientSession() as http:
+            await one(http)
+            figures.update(await timed_async(lambda: asyncio.gather(*(one(http) for _ in range(count)))))
+
+    async def timed_async(work: Callable[[], Any]) -> Dict[str, float]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        results = await work()
+        assert len(results) == count
+        return {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
+
+    figures: Dict[str, float] = {}
+    asyncio.run(sdk() if side == "sdk" else raw())
+    figures["requests_per_s"] = count / figures["wall"]
+    return figures
+
+
+def _stream_figures(first_at: float, first: Dict[str, Any], count: int, wall: float, cpu: float) -> Dict[str, float]:
+    return {"wall": wall, "cpu": cpu, "events_per_s": count / wall, "first_event_ms": (first_at - first["sent_at"]) * 1000}
+
+
+def streaming(side: str, url: str, quick: bool) -> Dict[str, float]:
+    events = 20_000 if quick else 100_000
+    base = f"{url}/e{events}"
+    messages = [{"role": "user", "content": "go"}]
+    count, first, first_at = 0, None, 0.0
+    wall, cpu = time.perf_counter(), time.process_time()
+    if side == "sdk":
+        from runcrate import Runcrate
+
+        client = Runcrate(api_key=KEY, inference_url=base)
+        for chunk in client.models.chat_completion(model="m", messages=messages, stream=True):
+            if first is None:
+                first, first_at = chunk, time.time()
+                wall, cpu = time.perf_counter(), time.process_time()  # the 0.2 s pause is not throughput
+            count += 1
+    else:
+        import requests
+
+        answer = requests.post(base + "/v1/chat/completions", json={"stream": True}, headers=HEADERS, stream=True)
+        for line in answer.iter_lines(chunk_size=None):
+            if not line.startswith(b"data: ") or line == b"data: [DONE]":
+                continue
+            chunk = json.loads(line[6:])
+            if first is None:
+                first, first_at = chunk, time.time()
+                wall, cpu = time.perf_counter(), time.process_time()
+            count += 1
+    assert count == events and first is not None
+    return _stream_figures(first_at, first, count - 1, time.perf_counter() - wall, time.process_time() - cpu)
+
+
+def streaming_async(side: str, url: str, quick: bool) -> Dict[str, float]:
+    import asyncio
+
+    events = 20_000 if quick else 100_000
+    base = f"{url}/e{events}"
+
+    async def main() -> Dict[str, float]:
+        from runcrate import AsyncRuncrate
+
+        count, first, first_at = 0, None, 0.0
+        wall, cpu = time.perf_counter(), time.process_time()
+        async with AsyncRuncrate(api_key=KEY, inference_url=base) as client:
+            stream = await client.models.chat_completion(model="m", messages=[{"role": "user", "content": "go"}], stream=True)
+            async for chunk in stream:
+                if first is None:
+                    first, first_at = chunk, time.time()
+                    wall, cpu = time.perf_counter(), time.process_time()
+                count += 1
+        assert count == events and first is not None
+        return _stream_figures(first_at, first, count - 1, time.perf_counter() - wall, time.process_time() - cpu)
+
+    return asyncio.run(main())
+
+
+def video_download(side: str, url: str, quick: bool) -> Dict[str, float]:
+    size = (64 if quick else 512) * 1024 * 1024
+    from runcrate import Runcrate
+
+    client = Runcrate(api_key=KEY, inference_url=f"{url}/s{size}")
+    with tempfile.TemporaryDirectory() as folder:
+        before = rss()
+        figures = timed(
+            lambda: client.models.generate_video_and_save(
+                os.path.join(folder, "v.mp4"), model="google/veo-3.0", prompt="p", poll_interval=0
+            )
+        )
+        assert os.path.getsize(os.path.join(folder, "v.mp4")) == size
+    figures["peak_rss_growth"] = peak_rss() - before
+    return figures
+
+
+def transcription_upload(side: str, url: str, quick: bool) -> Dict[str, float]:
+    size = (32 if quick else 256) * 1024 * 1024
+    from runcrate import Runcrate
+
+    client = Runcrate(api_key=KEY, inference_url=url)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "long.wav")
+        with open(path, "wb") as out:
+            out.truncate(size)
+        before = rss()
+        with open(path, "rb") as f:
+            figures = timed(lambda: client.models.transcribe(model="openai/whisper-1", file=f, filename="long.wav"))
+    figures["peak_rss_growth"] = peak_rss() - before
+    return figures
+
+
+CASES: Dict[str, Callable[[str, str, bool], Dict[str, float]]] = {
+    "import": import_,
+    "cold_start": cold_start,
+    "small_call": small_call,
+    "large_list": large_list,
+    "async_fanout": async_fanout,
+    "streaming": streaming,
+    "streaming_async": streaming_async,
+    "video_download": video_download,
+    "transcription_upload": transcription_upload,
+}
+
+if __name__ == "__main__":
+    case, side, url = sys.argv[1:4]
+    print(json.dumps(CASES[case](side, url, "--quick" in sys.argv)))

@@ -1,0 +1,188 @@
+"""A fast local HTTP server with pre-serialized bodies, so that the clients are what is measured.
+
+    python benchmarks/server.py PORT_FILE
+
+Writes its port to PORT_FILE, then serves until killed. HTTP/1.1 keep-alive,
+one asyncio protocol, no framework. Routes (any path prefix before them is
+ignored, so a client's base URL can pick a data set):
+
+  /small/api/v1/instances      50 varied instances in the envelope
+  /large/api/v1/instances      5,000 varied instances
+  /eN/v1/chat/completions      a chat stream of N events, 10 per write; the first
+                               carries the time it was sent, then 0.2 s of quiet
+  /v1/videos, /v1/videos/{id}  a job (queued when made, then completed)
+  /sN/v1/videos/{id}/download  N bytes of video, streamed
+  /v1/audio/transcriptions     reads and drops the upload, answers JSON
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import sys
+import time
+from typing import Dict, Optional, Tuple
+
+STATUSES = ("running", "deploying", "terminated", "stopped")
+GPUS = ("A100", "H100", "L40S", "RTX4090", "A4000")
+
+
+def instance(i: int, rng: random.Random) -> Dict[str, object]:
+    running = rng.random() < 0.6
+    item: Dict[str, object] = {
+        "id": f"inst_{i:08x}{rng.getrandbits(24):06x}",
+        "name": f"{rng.choice(('train', 'infer', 'eval', 'notebook'))}-{rng.choice(('llama', 'sdxl', 'whisper'))}-{i}",
+        "status": rng.choice(STATUSES),
+        "gpu_type": rng.choice(GPUS),
+        "gpu_count": rng.choice((1, 2, 4, 8)),
+        "cpu_cores": rng.choice((8, 16, 32)),
+        "memory": rng.choice((64, 128, 256)),
+        "storage": rng.choice((100, 200, 500)),
+        "region": rng.choice(("us-east", "eu-west", "ap-southeast")),
+        "ip": f"203.0.113.{rng.randint(1, 254)}" if running else None,
+        "os_image": "ubuntu-22.04-cuda-12.4",
+        "cost_per_hour": round(rng.uniform(0.2, 20), 2),
+        "deployed_at": f"2025-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}T0{rng.randint(0, 9)}:12:34.{rng.randint(0, 999999):06d}Z",
+        "created_at": f"2025-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}T10:00:00Z",
+        "updated_at": "2025-10-01T12:00:00+00:00",
+        "auto_stop_at": None,
+        "max_runtime_minutes": rng.choice((None, 60, 120, 1440)),
+        "idle_shutdown_minutes": rng.choice((None, 30)),
+        "stop_reason": None if running else rng.choice(("user", "idle", "max_runtime")),
+    }
+    if rng.random() < 0.3:
+        item["labels"] = {"team": rng.choice(("ml", "research"))}
+    return item
+
+
+def envelope(count: int) -> bytes:
+    rng = random.Random(count)
+    items = [instance(i, rng) for i in range(count)]
+    return json.dumps({"data": items, "meta": {"total": count, "hasMore": False}}).encode()
+
+
+def response(body: bytes, content_type: str = "application/json", status: str = "200 OK") -> bytes:
+    head = f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+    return head.encode() + body
+
+
+BODIES = {"small": response(envelope(50)), "large": response(envelope(5000))}
+JOB = response(json.dumps({"id": "vid_bench", "status": "completed", "model": "google/veo-3.0"}).encode())
+QUEUED = response(json.dumps({"id": "vid_bench", "status": "queued", "model": "google/veo-3.0"}).encode())
+TRANSCRIPT = response(json.dumps({"text": "ok", "duration": 1.0}).encode())
+CHUNK = json.dumps(
+    {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1, "model": "m",
+     "choices": [{"index": 0, "delta": {"content": "token "}, "finish_reason": None}]}  # fmt: skip
+).encode()
+EVENT = b"data: " + CHUNK + b"\n\n"
+TEN_EVENTS = EVENT * 10
+
+
+def number_in(path: str, letter: str, default: int) -> int:
+    """The N of a path segment like /e1000/ (how a base URL carries a parameter)."""
+    found = re.search(rf"/{letter}(\d+)/", path)
+    return int(found.group(1)) if found else default
+
+
+class Handler(asyncio.Protocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+        self.buffer = b""
+        self.body_left = 0
+        self.chunked = False
+        self.pending: Optional[Tuple[str, str, Dict[str, str]]] = None
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while self._step():
+            pass
+
+    def _step(self) -> bool:
+        if self.pending is None:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return False
+            head, self.buffer = self.buffer[:end].decode("latin-1"), self.buffer[end + 4 :]
+            lines = head.split("\r\n")
+            method, target, _ = lines[0].split(" ", 2)
+            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+            self.pending = (method, target, headers)
+            self.body_left = int(headers.get("content-length", "0"))
+            self.chunked = headers.get("transfer-encoding", "") == "chunked"
+        if self.chunked:
+            end = self.buffer.find(b"0\r\n\r\n")
+            if end < 0:
+                self.buffer = self.buffer[-8:]
+                return False
+            self.buffer = self.buffer[end + 5 :]
+        else:
+            take = min(self.body_left, len(self.buffer))
+            self.buffer, self.body_left = self.buffer[take:], self.body_left - take
+            if self.body_left:
+                return False
+        method, target, headers = self.pending
+        self.pending = None
+        asyncio.ensure_future(self.answer(method, target.split("?")[0], headers))
+        return bool(self.buffer)
+
+    async def answer(self, method: str, path: str, headers: Dict[str, str]) -> None:
+        if path.endswith("/api/v1/instances"):
+            self.transport.write(BODIES["large" if "/large/" in path else "small"])
+        elif path.endswith("/v1/chat/completions"):
+            await self.stream(number_in(path, "e", 100_000))
+        elif path.endswith("/download"):
+            await self.download(number_in(path, "s", 512 * 1024 * 1024))
+        elif path.endswith("/v1/videos"):
+            self.transport.write(QUEUED)
+        elif "/v1/videos/" in path:
+            self.transport.write(JOB)
+        elif path.endswith("/v1/audio/transcriptions"):
+            self.transport.write(TRANSCRIPT)
+        else:
+            self.transport.write(response(b'{"error": {"message": "no route"}}', status="404 Not Found"))
+
+    async def stream(self, events: int) -> None:
+        self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n")
+        first = json.dumps({"sent_at": time.time(), "choices": [{"index": 0, "delta": {"role": "assistant"}}]})
+        self.transport.write(b"data: " + first.encode() + b"\n\n")
+        await asyncio.sleep(0.2)  # the first event travels alone: its latency is measured
+        tens, rest = divmod(max(events - 1, 0), 10)
+        for _ in range(tens):
+            self.transport.write(TEN_EVENTS)
+            await self.drain()
+        self.transport.write(EVENT * rest)
+        self.transport.write(b"data: [DONE]\n\n")
+        self.transport.close()
+
+    async def download(self, size: int) -> None:
+        self.transport.write(
+            f"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: {size}\r\n\r\n".encode()
+        )
+        block = bytes(1024 * 1024)
+        left = size
+        while left > 0:
+            piece = block if left >= len(block) else block[:left]
+            self.transport.write(piece)
+            left -= len(piece)
+            await self.drain()
+
+    async def drain(self) -> None:
+        # Back-pressure: wait while the kernel buffer is full.
+        while self.transport.get_write_buffer_size() > 4 * 1024 * 1024 and not self.transport.is_closing():
+            await asyncio.sleep(0.001)
+
+
+async def main(port_file: str) -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(Handler, "127.0.0.1", 0, backlog=4096)
+    port = server.sockets[0].getsockname()[1]
+    with open(port_file, "w") as out:
+        out.write(str(port))
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1]))
