@@ -391,20 +391,6 @@ def mask_key(key: str) -> str:
     return f"{key[:8]}…{key[-4:]}"
 
 
-class _BearerAuth(requests.auth.AuthBase):
-    # An auth object (not a default header) keeps the key out of the session's
-    # headers and stops requests from replacing it with ~/.netrc credentials.
-    def __init__(self, key: str) -> None:
-        self._key = key
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._key}"
-        return request
-
-    def __repr__(self) -> str:
-        return f"_BearerAuth({mask_key(self._key)})"
-
-
 class SessionConfig:
     """What every session knows, whatever its transport: key, URLs, limits, headers."""
 
@@ -513,6 +499,7 @@ class Session(SessionConfig):
         )
         self._http = http
         self._owns_http = http is None
+        self._send_options: Dict[bool, Dict[str, Any]] = {}
 
     @property
     def http(self) -> requests.Session:
@@ -526,17 +513,44 @@ class Session(SessionConfig):
         adapter = requests.adapters.HTTPAdapter(max_retries=make_retry(self.max_retries))
         http.mount("https://", adapter)
         http.mount("http://", adapter)
-        http.auth = _BearerAuth(self._api_key)
         http.headers["User-Agent"] = _user_agent("requests", requests.__version__)
         http.headers["Accept"] = "application/json"
-        http.headers.update(self.headers)
         return http
+
+    def prepare(self, call: Call[Any]) -> requests.PreparedRequest:
+        """The request of a call, with the session's headers and key (never ~/.netrc's)."""
+        prepared = requests.PreparedRequest()
+        headers = {**self.http.headers, **self.headers, "Authorization": f"Bearer {self._api_key}"}
+        headers.update(call.request_headers())
+        prepared.prepare(
+            method=call.method,
+            url=self.url_for(call),
+            headers=headers,
+            data=call.encoded_body(),
+            params=self.params_for(call),
+        )
+        return prepared
+
+    def send_options(self, call: Call[Any], stream: bool = False) -> Dict[str, Any]:
+        """Keyword arguments of ``requests.Session.send`` for a call.
+
+        Proxies, TLS verification and client certificates come from the
+        requests session and the environment, read once per API surface
+        rather than on every request as ``requests.Session.request`` does.
+        """
+        options = self._send_options.get(call.inference)
+        if options is None:
+            url = self.inference_url if call.inference else self.base_url
+            options = dict(self.http.merge_environment_settings(url, {}, None, None, None))
+            self._send_options[call.inference] = options
+        return {**options, "stream": stream, "timeout": self.timeouts_for(call), "allow_redirects": False}
 
     def close(self) -> None:
         """Close pooled connections (a session passed in by the caller stays open)."""
         if self._http is not None and self._owns_http:
             self._http.close()
         self._http = None
+        self._send_options.clear()
 
     def __enter__(self) -> Session:
         return self
@@ -695,15 +709,7 @@ def send(session: Session, /, call: Call[T]) -> T:
     """Send one call through the session's pool (retries included) and decode its answer."""
     started = time.monotonic()
     try:
-        response = session.http.request(
-            call.method,
-            session.url_for(call),
-            params=session.params_for(call),
-            data=call.encoded_body(),
-            headers=call.request_headers(),
-            timeout=session.timeouts_for(call),
-            allow_redirects=False,
-        )
+        response = session.http.send(session.prepare(call), **session.send_options(call))
         body = response.content
     except TRANSPORT_ERRORS as exc:
         if isinstance(exc, RuncrateError):
@@ -1505,7 +1511,9 @@ class SSEDecoder:
         self._pending = lines.pop()
         events: List[ServerSentEvent] = []
         for line in lines:
-            if line:
+            if line[:5] == "data:":  # the usual line, handled here rather than in _field
+                self._data.append(line[6:] if line[5:6] == " " else line[5:])
+            elif line:
                 self._field(line)
             elif self._data:
                 data = "\n".join(self._data)
@@ -1564,6 +1572,20 @@ def _stream_error(payload: Any) -> ApiError:
     )
 
 
+_SCAN_JSON = json.JSONDecoder().scan_once
+
+
+def _loads(text: str) -> Any:
+    """``json.loads`` for one value with no surrounding space, minus its wrapper's cost (streams decode many)."""
+    try:
+        value, end = _SCAN_JSON(text, 0)
+    except StopIteration:
+        end = -1
+    if end != len(text):  # leading or trailing text: let json.loads accept the space or reject the rest
+        return json.loads(text)
+    return value
+
+
 class ChatStreamParser:
     """The chat-completion layer over ``SSEDecoder``: chunk dicts out, errors raised.
 
@@ -1620,7 +1642,7 @@ class ChatStreamParser:
     @staticmethod
     def _chunk(event: ServerSentEvent) -> Dict[str, Any]:
         try:
-            payload = json.loads(event.data)
+            payload = _loads(event.data)
         except ValueError:
             raise _invalid_response(f"a stream event is not JSON: {_cap(event.data, 200)}") from None
         if event.event == "error" or (isinstance(payload, dict) and "error" in payload and "choices" not in payload):
@@ -2472,16 +2494,7 @@ def chat_completion(
 def open_stream(session: Session, /, call: Call[Any]) -> requests.Response:
     """Send a call and return its streaming response once the status is a success."""
     try:
-        response = session.http.request(
-            call.method,
-            session.url_for(call),
-            params=session.params_for(call),
-            data=call.encoded_body(),
-            headers=call.request_headers(),
-            timeout=session.timeouts_for(call),
-            allow_redirects=False,
-            stream=True,
-        )
+        response = session.http.send(session.prepare(call), **session.send_options(call, stream=True))
     except TRANSPORT_ERRORS as exc:
         raise _transport_error(exc) from None
     if response.status_code >= 300:

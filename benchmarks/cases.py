@@ -59,7 +59,8 @@ def cold_start(side: str, url: str, quick: bool) -> Dict[str, float]:
     else:
         import requests
 
-        assert len(requests.Session().get(url + "/small/api/v1/instances", headers=HEADERS).json()["data"]) == 50
+        answer = requests.Session().get(url + "/small/api/v1/instances", headers=HEADERS, timeout=60)
+        assert len(answer.json()["data"]) == 50
     return {"wall": time.perf_counter() - STARTED, "cpu": time.process_time() - STARTED_CPU}
 
 
@@ -78,11 +79,11 @@ def _calls(side: str, base: str, count: int, size: int) -> Dict[str, float]:
         import requests
 
         http = requests.Session()
-        http.get(base + "/api/v1/instances", headers=HEADERS)
+        http.get(base + "/api/v1/instances", headers=HEADERS, timeout=60)
 
         def work() -> None:
             for _ in range(count):
-                assert len(http.get(base + "/api/v1/instances", headers=HEADERS).json()["data"]) == size
+                assert len(http.get(base + "/api/v1/instances", headers=HEADERS, timeout=60).json()["data"]) == size
 
     figures = timed(work)
     figures["per_call_us"] = figures["cpu"] / count * 1e6
@@ -135,39 +136,49 @@ def async_fanout(side: str, url: str, quick: bool) -> Dict[str, float]:
     return figures
 
 
-def _stream_figures(first_at: float, first: Dict[str, Any], count: int, wall: float, cpu: float) -> Dict[str, float]:
-    return {"wall": wall, "cpu": cpu, "events_per_s": count / wall, "first_event_ms": (first_at - first["sent_at"]) * 1000}
+class StreamClock:
+    """First-event latency, then throughput from the second event on (the server pauses 0.2 s after the first)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first_ms = 0.0
+        self.wall = self.cpu = 0.0
+
+    def saw(self, chunk: Dict[str, Any]) -> None:
+        self.count += 1
+        if self.count == 1:
+            self.first_ms = (time.time() - chunk["sent_at"]) * 1000
+        elif self.count == 2:
+            self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def figures(self, expected: int) -> Dict[str, float]:
+        assert self.count == expected, (self.count, expected)
+        wall, cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+        return {"wall": wall, "cpu": cpu, "events_per_s": (self.count - 1) / wall, "first_event_ms": self.first_ms}
 
 
 def streaming(side: str, url: str, quick: bool) -> Dict[str, float]:
     events = 20_000 if quick else 100_000
     base = f"{url}/e{events}"
-    messages = [{"role": "user", "content": "go"}]
-    count, first, first_at = 0, None, 0.0
-    wall, cpu = time.perf_counter(), time.process_time()
+    clock = StreamClock()
     if side == "sdk":
         from runcrate import Runcrate
 
         client = Runcrate(api_key=KEY, inference_url=base)
-        for chunk in client.models.chat_completion(model="m", messages=messages, stream=True):
-            if first is None:
-                first, first_at = chunk, time.time()
-                wall, cpu = time.perf_counter(), time.process_time()  # the 0.2 s pause is not throughput
-            count += 1
+        for chunk in client.models.chat_completion(
+            model="m", messages=[{"role": "user", "content": "go"}], stream=True
+        ):
+            clock.saw(chunk)
     else:
         import requests
 
-        answer = requests.post(base + "/v1/chat/completions", json={"stream": True}, headers=HEADERS, stream=True)
+        answer = requests.post(
+            base + "/v1/chat/completions", json={"stream": True}, headers=HEADERS, stream=True, timeout=60
+        )
         for line in answer.iter_lines(chunk_size=None):
-            if not line.startswith(b"data: ") or line == b"data: [DONE]":
-                continue
-            chunk = json.loads(line[6:])
-            if first is None:
-                first, first_at = chunk, time.time()
-                wall, cpu = time.perf_counter(), time.process_time()
-            count += 1
-    assert count == events and first is not None
-    return _stream_figures(first_at, first, count - 1, time.perf_counter() - wall, time.process_time() - cpu)
+            if line.startswith(b"data: ") and line != b"data: [DONE]":
+                clock.saw(json.loads(line[6:]))
+    return clock.figures(events)
 
 
 def streaming_async(side: str, url: str, quick: bool) -> Dict[str, float]:
@@ -175,23 +186,19 @@ def streaming_async(side: str, url: str, quick: bool) -> Dict[str, float]:
 
     events = 20_000 if quick else 100_000
     base = f"{url}/e{events}"
+    clock = StreamClock()
 
-    async def main() -> Dict[str, float]:
+    async def main() -> None:
         from runcrate import AsyncRuncrate
 
-        count, first, first_at = 0, None, 0.0
-        wall, cpu = time.perf_counter(), time.process_time()
         async with AsyncRuncrate(api_key=KEY, inference_url=base) as client:
-            stream = await client.models.chat_completion(model="m", messages=[{"role": "user", "content": "go"}], stream=True)
+            messages = [{"role": "user", "content": "go"}]
+            stream = await client.models.chat_completion(model="m", messages=messages, stream=True)
             async for chunk in stream:
-                if first is None:
-                    first, first_at = chunk, time.time()
-                    wall, cpu = time.perf_counter(), time.process_time()
-                count += 1
-        assert count == events and first is not None
-        return _stream_figures(first_at, first, count - 1, time.perf_counter() - wall, time.process_time() - cpu)
+                clock.saw(chunk)
 
-    return asyncio.run(main())
+    asyncio.run(main())
+    return clock.figures(events)
 
 
 def video_download(side: str, url: str, quick: bool) -> Dict[str, float]:

@@ -125,7 +125,14 @@ ROWS = [
     ("streaming async (events/s)", "streaming_async", "events_per_s", 1, "", ""),
     ("first event latency, async", "streaming_async", "first_event_ms", 1, " ms", "≤ 50 ms"),
     ("video 512 MB to disk (peak RSS growth)", "video_download", "peak_rss_growth", 1 / MB, " MB", "≤ 32 MB"),
-    ("transcription upload 256 MB (peak RSS growth)", "transcription_upload", "peak_rss_growth", 1 / MB, " MB", "≤ 32 MB"),
+    (
+        "transcription upload 256 MB (peak RSS growth)",
+        "transcription_upload",
+        "peak_rss_growth",
+        1 / MB,
+        " MB",
+        "≤ 32 MB",
+    ),
 ]
 
 

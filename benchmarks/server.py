@@ -23,7 +23,7 @@ import random
 import re
 import sys
 import time
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Set, Tuple
 
 STATUSES = ("running", "deploying", "terminated", "stopped")
 GPUS = ("A100", "H100", "L40S", "RTX4090", "A4000")
@@ -44,7 +44,8 @@ def instance(i: int, rng: random.Random) -> Dict[str, object]:
         "ip": f"203.0.113.{rng.randint(1, 254)}" if running else None,
         "os_image": "ubuntu-22.04-cuda-12.4",
         "cost_per_hour": round(rng.uniform(0.2, 20), 2),
-        "deployed_at": f"2025-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}T0{rng.randint(0, 9)}:12:34.{rng.randint(0, 999999):06d}Z",
+        "deployed_at": f"2025-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}T0{rng.randint(0, 9)}:12:34."
+        f"{rng.randint(0, 999999):06d}Z",
         "created_at": f"2025-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}T10:00:00Z",
         "updated_at": "2025-10-01T12:00:00+00:00",
         "auto_stop_at": None,
@@ -73,8 +74,13 @@ JOB = response(json.dumps({"id": "vid_bench", "status": "completed", "model": "g
 QUEUED = response(json.dumps({"id": "vid_bench", "status": "queued", "model": "google/veo-3.0"}).encode())
 TRANSCRIPT = response(json.dumps({"text": "ok", "duration": 1.0}).encode())
 CHUNK = json.dumps(
-    {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1, "model": "m",
-     "choices": [{"index": 0, "delta": {"content": "token "}, "finish_reason": None}]}  # fmt: skip
+    {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "delta": {"content": "token "}, "finish_reason": None}],
+    }
 ).encode()
 EVENT = b"data: " + CHUNK + b"\n\n"
 TEN_EVENTS = EVENT * 10
@@ -93,6 +99,7 @@ class Handler(asyncio.Protocol):
         self.body_left = 0
         self.chunked = False
         self.pending: Optional[Tuple[str, str, Dict[str, str]]] = None
+        self.tasks: Set["asyncio.Future[None]"] = set()
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -124,7 +131,9 @@ class Handler(asyncio.Protocol):
                 return False
         method, target, headers = self.pending
         self.pending = None
-        asyncio.ensure_future(self.answer(method, target.split("?")[0], headers))
+        task = asyncio.ensure_future(self.answer(method, target.split("?")[0], headers))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
         return bool(self.buffer)
 
     async def answer(self, method: str, path: str, headers: Dict[str, str]) -> None:
@@ -157,9 +166,7 @@ class Handler(asyncio.Protocol):
         self.transport.close()
 
     async def download(self, size: int) -> None:
-        self.transport.write(
-            f"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: {size}\r\n\r\n".encode()
-        )
+        self.transport.write(f"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: {size}\r\n\r\n".encode())
         block = bytes(1024 * 1024)
         left = size
         while left > 0:

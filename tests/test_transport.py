@@ -74,7 +74,7 @@ def test_repr_masks_the_key() -> None:
     client = runcrate.Runcrate(api_key=key)
     for text in (repr(session), str(session), repr(client)):
         assert key not in text and "rc_live_…6789" in text
-    assert key not in repr(session.http.auth)
+    assert key not in repr(session.http.headers) and key not in repr(vars(session.http))
 
 
 def test_invalid_settings_are_refused() -> None:
@@ -97,11 +97,13 @@ def test_session_closes_its_pool_and_reopens_on_use(serve: Callable[..., TinySer
 def test_a_callers_requests_session_is_used_and_left_open(serve: Callable[..., TinyServer]) -> None:
     server = serve(answer_with())
     own = requests.Session()
-    own.auth = runcrate._BearerAuth("rc_live_0000000000000000")
+    own.headers["X-Own"] = "yes"
     session = runcrate.Session("rc_live_0000000000000000", base_url=server.url, http=own)
     runcrate.list_instances(session)
     session.close()
-    assert own.adapters  # not closed by us: still usable
+    sent = server.requests[0].headers
+    assert sent["x-own"] == "yes" and sent["authorization"] == "Bearer rc_live_0000000000000000"
+    assert own.get(server.url + "/api/v1/instances", timeout=5).status_code == 200  # still open
     own.close()
 
 
