@@ -35,6 +35,7 @@ import random
 import re
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import (
@@ -44,7 +45,6 @@ from typing import (
     Callable,
     Deque,
     Dict,
-    FrozenSet,
     Generic,
     Iterable,
     Iterator,
@@ -92,6 +92,30 @@ BACKOFF_CAP = 30.0
 MESSAGE_CAP = 500  # characters of server text kept in an error
 
 logger = logging.getLogger("runcrate")
+logger.addHandler(logging.NullHandler())  # silent unless the application configures logging
+
+
+def _log_from_environment() -> None:
+    # RUNCRATE_LOG=debug (or info) prints the SDK's request log to stderr, as OPENAI_LOG does.
+    level = os.environ.get("RUNCRATE_LOG", "").upper()
+    if level in ("DEBUG", "INFO"):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(level)
+
+
+_log_from_environment()
+
+
+def log_exchange(method: str, path: str, status: int, attempts: int, started: float, request_id: Optional[str]) -> None:
+    """One DEBUG line per request: method, path, status, attempts, duration, request id (never a header)."""
+    if logger.isEnabledFor(logging.DEBUG):
+        elapsed = (time.monotonic() - started) * 1000
+        logger.debug(
+            "%s %s -> %s in %.0f ms (attempts %d, request id %s)", method, path, status, elapsed, attempts, request_id
+        )
+
 
 # ======================================================================
 # 2. Errors
@@ -195,6 +219,10 @@ class RateLimitError(ApiError):
 
 class InternalServerError(ApiError):
     """5xx: the server or an upstream provider failed."""
+
+
+class InsecureURLWarning(UserWarning):
+    """A base URL sends the API key over plain http to a host other than this machine."""
 
 
 class ConnectionError(RuncrateError, builtins.ConnectionError):  # noqa: A001
@@ -431,11 +459,20 @@ class SessionConfig:
         self.max_retries = max_retries
         self.environment = environment or None
         self.headers = dict(headers or {})
+        for url in {self.base_url, self.inference_url}:
+            _warn_if_plain_http(url)
 
     @property
     def api_key(self) -> str:
         """The API key (kept out of ``repr``)."""
         return self._api_key
+
+    def redact(self, error: RuncrateError) -> RuncrateError:
+        """The error with the API key masked wherever the server echoed it."""
+        if self._api_key in error.message:
+            error.message = error.message.replace(self._api_key, mask_key(self._api_key))
+            error.args = (error.message,)
+        return error
 
     def url_for(self, call: Call[Any]) -> str:
         """The absolute URL of a call on this session's surfaces."""
@@ -465,6 +502,30 @@ class SessionConfig:
 
 def _clean_url(url: str) -> str:
     return url.rstrip("/")
+
+
+def _warn_if_plain_http(url: str) -> None:
+    if not url.lower().startswith("http://"):
+        return
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost") or _is_loopback(host):
+        return
+    warnings.warn(
+        f"{url} is plain http: the API key would cross the network unencrypted; use https",
+        InsecureURLWarning,
+        stacklevel=4,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Session(SessionConfig):
@@ -715,11 +776,13 @@ def send(session: Session, /, call: Call[T]) -> T:
         if isinstance(exc, RuncrateError):
             raise
         raise _transport_error(exc) from None
-    if logger.isEnabledFor(logging.DEBUG):
-        logger.debug(
-            "%s %s -> %s in %.0f ms", call.method, call.path, response.status_code, (time.monotonic() - started) * 1000
-        )
-    return call.finish(response.status_code, response.headers, body)
+    retries = getattr(response.raw, "retries", None)
+    attempts = len(retries.history) + 1 if retries is not None else 1
+    log_exchange(call.method, call.path, response.status_code, attempts, started, response.headers.get("x-request-id"))
+    try:
+        return call.finish(response.status_code, response.headers, body)
+    except RuncrateError as error:
+        raise session.redact(error) from None
 
 
 # ======================================================================
@@ -1572,7 +1635,7 @@ def _stream_error(payload: Any) -> ApiError:
     )
 
 
-_SCAN_JSON = json.JSONDecoder().scan_once
+_SCAN_JSON: Callable[[str, int], Tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def _loads(text: str) -> Any:
@@ -2500,6 +2563,8 @@ def open_stream(session: Session, /, call: Call[Any]) -> requests.Response:
     if response.status_code >= 300:
         try:
             call.finish(response.status_code, response.headers, _read_capped(response))
+        except RuncrateError as error:
+            raise session.redact(error) from None
         finally:
             response.close()
     return response

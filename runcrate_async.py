@@ -22,6 +22,7 @@ import asyncio
 import collections
 import inspect
 import os
+import time
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -202,8 +203,8 @@ def _with_length(headers: Dict[str, str], call: Call[Any]) -> Dict[str, str]:
     return headers
 
 
-async def _open(session: AsyncSession, call: Call[Any]) -> aiohttp.ClientResponse:
-    """Send a call, retrying by ``runcrate``'s rules; returns a response whose status is not retried."""
+async def _open(session: AsyncSession, call: Call[Any]) -> Tuple[aiohttp.ClientResponse, int]:
+    """Send a call, retrying by ``runcrate``'s rules; returns the response that is not retried, and the attempts."""
     attempt = 0
     while True:
         try:
@@ -221,24 +222,29 @@ async def _open(session: AsyncSession, call: Call[Any]) -> aiohttp.ClientRespons
             await asyncio.sleep(rc.retry_delay(attempt, retry_after))
             attempt += 1
             continue
-        return response
+        return response, attempt + 1
 
 
 async def send(session: AsyncSession, call: Call[T]) -> T:
     """Send one call (retries included) and decode its answer."""
-    response = await _open(session, call)
+    started = time.monotonic()
+    response, attempts = await _open(session, call)
     try:
         body = await response.read()
     except TRANSPORT_ERRORS as exc:
         raise _transport_error(exc) from None
     finally:
         response.release()
-    return call.finish(response.status, response.headers, body)
+    rc.log_exchange(call.method, call.path, response.status, attempts, started, response.headers.get("x-request-id"))
+    try:
+        return call.finish(response.status, response.headers, body)
+    except RuncrateError as error:
+        raise session.redact(error) from None
 
 
 async def open_stream(session: AsyncSession, call: Call[Any]) -> aiohttp.ClientResponse:
     """Send a call and return its response unread, once its status is a success."""
-    response = await _open(session, call)
+    response, _ = await _open(session, call)
     if response.status >= 300:
         try:
             body = await response.content.read(64 * 1024)
@@ -246,7 +252,10 @@ async def open_stream(session: AsyncSession, call: Call[Any]) -> aiohttp.ClientR
             body = b""
         finally:
             response.close()
-        call.finish(response.status, response.headers, body)
+        try:
+            call.finish(response.status, response.headers, body)
+        except RuncrateError as error:
+            raise session.redact(error) from None
     return response
 
 

@@ -165,6 +165,7 @@ class Fault:
     error_after_events: Optional[int] = None  # a chat stream sends an error event after N events
     cut_after_events: Optional[int] = None  # a chat stream stops in the middle of event N
     cut_after_bytes: Optional[int] = None  # a video download stops after N bytes
+    chance: float = 1.0  # the share of matching requests it hits (with a large count: a fault rate)
 
     @property
     def changes_the_answer(self) -> bool:
@@ -235,7 +236,7 @@ class EmulatorState:
     def take_fault(self, method: str, path: str) -> Optional[Fault]:
         with self.lock:
             for fault in self.faults:
-                if fault.matches(method, path):
+                if fault.matches(method, path) and (fault.chance >= 1 or random.random() < fault.chance):  # noqa: S311
                     fault.count -= 1
                     if fault.count <= 0:
                         self.faults.remove(fault)

@@ -99,7 +99,7 @@ class Handler(asyncio.Protocol):
         self.body_left = 0
         self.chunked = False
         self.pending: Optional[Tuple[str, str, Dict[str, str]]] = None
-        self.tasks: Set["asyncio.Future[None]"] = set()
+        self.tasks: Set[asyncio.Future[None]] = set()
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data

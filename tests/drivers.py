@@ -54,8 +54,9 @@ class AsyncDriver:
         return self.run(getattr(runcrate_async, op)(self.session, *args, **kwargs))
 
     def close(self) -> None:
-        self.run(self.session.close())
-        self.loop.close()
+        if not self.loop.is_closed():
+            self.run(self.session.close())
+            self.loop.close()
 
     def chunks(self, stream: Any) -> List[Any]:
         async def collect() -> List[Any]:

@@ -52,13 +52,13 @@ def test_missing_key_names_both_ways_to_give_one() -> None:
 
 def test_key_and_urls_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNCRATE_API_KEY", "rc_live_from_env_123456789")
-    monkeypatch.setenv("RUNCRATE_BASE_URL", "http://infra.local:1/")
-    monkeypatch.setenv("RUNCRATE_INFERENCE_URL", "http://models.local:2")
+    monkeypatch.setenv("RUNCRATE_BASE_URL", "http://localhost:1/")
+    monkeypatch.setenv("RUNCRATE_INFERENCE_URL", "http://127.0.0.5:2")
     session = runcrate.Session()
     assert session.api_key == "rc_live_from_env_123456789"
-    assert session.base_url == "http://infra.local:1" and session.inference_url == "http://models.local:2"
-    explicit = runcrate.Session("rc_live_explicit_000000000", base_url="http://other:3")
-    assert explicit.api_key == "rc_live_explicit_000000000" and explicit.base_url == "http://other:3"
+    assert session.base_url == "http://localhost:1" and session.inference_url == "http://127.0.0.5:2"
+    explicit = runcrate.Session("rc_live_explicit_000000000", base_url="http://[::1]:3")
+    assert explicit.api_key == "rc_live_explicit_000000000" and explicit.base_url == "http://[::1]:3"
 
 
 def test_defaults_are_the_public_hosts() -> None:
