@@ -53,6 +53,7 @@ from typing import (
     Mapping,
     NamedTuple,
     Optional,
+    Protocol,
     Sequence,
     Tuple,
     Type,
@@ -2912,11 +2913,12 @@ class Templates(Namespace):
     list = bound(list_templates)
 
 
-class ChatCompletionMethod:
-    """``chat_completion`` bound to a session (a class of its own to keep its two signatures)."""
+C_co = TypeVar("C_co", covariant=True)
+S_co = TypeVar("S_co", covariant=True)
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+
+class ChatCompletionFunction(Protocol[C_co, S_co]):
+    """The type of ``chat_completion`` bound to a session: ``C_co`` without streaming, ``S_co`` with."""
 
     @overload
     def __call__(
@@ -2932,7 +2934,7 @@ class ChatCompletionMethod:
         frequency_penalty: Optional[float] = None,
         presence_penalty: Optional[float] = None,
         **params: Any,
-    ) -> ChatCompletion: ...
+    ) -> C_co: ...
 
     @overload
     def __call__(
@@ -2948,21 +2950,25 @@ class ChatCompletionMethod:
         frequency_penalty: Optional[float] = None,
         presence_penalty: Optional[float] = None,
         **params: Any,
-    ) -> ChatStream: ...
+    ) -> S_co: ...
 
-    def __call__(self, **kwargs: Any) -> Union[ChatCompletion, ChatStream]:
-        """Chat completion; see ``runcrate.chat_completion``."""
-        return chat_completion(self.session, **kwargs)  # type: ignore[no-any-return]
+
+SyncChatCompletion = ChatCompletionFunction[ChatCompletion, ChatStream]
+
+
+def bind_chat(fn: Callable[..., Any], session: Any) -> Any:
+    """``chat_completion`` bound to a session; the caller types it as a ChatCompletionFunction."""
+    return _bind(fn, session)
 
 
 class Models(Namespace):
     """``client.models``: inference under the public page's names."""
 
-    chat_completion: ChatCompletionMethod
+    chat_completion: SyncChatCompletion
 
     def __init__(self, session: Any) -> None:
         super().__init__(session)
-        self.chat_completion = ChatCompletionMethod(session)
+        self.chat_completion = bind_chat(chat_completion, session)
 
     generate_image = bound(generate_image)
     generate_video = bound(generate_video)
@@ -2977,11 +2983,11 @@ class Models(Namespace):
 class ChatCompletions(Namespace):
     """``client.chat.completions`` (OpenAI style)."""
 
-    create: ChatCompletionMethod
+    create: SyncChatCompletion
 
     def __init__(self, session: Any) -> None:
         super().__init__(session)
-        self.create = ChatCompletionMethod(session)
+        self.create = bind_chat(chat_completion, session)
 
 
 class Chat(Namespace):

@@ -27,6 +27,7 @@ from typing import (
     TYPE_CHECKING,
     Any,
     AsyncIterator,
+    Awaitable,
     Callable,
     Deque,
     Dict,
@@ -49,6 +50,7 @@ from runcrate import (
     Balance,
     Call,
     ChatCompletion,
+    ChatCompletionFunction,
     ChatStreamParser,
     FileInput,
     ImageData,
@@ -69,6 +71,7 @@ from runcrate import (
     Transcription,
     UsageSummary,
     VideoJob,
+    bind_chat,
     bound,
 )
 
@@ -760,53 +763,13 @@ class AsyncTemplates(Namespace):
     list = bound(list_templates)
 
 
-class AsyncChatCompletionMethod:
-    """``chat_completion`` bound to a session (a class of its own to keep its two signatures)."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    @overload
-    async def __call__(
-        self,
-        *,
-        model: str,
-        messages: Sequence[Mapping[str, Any]],
-        stream: Literal[False] = False,
-        max_tokens: Optional[int] = None,
-        temperature: Optional[float] = None,
-        top_p: Optional[float] = None,
-        stop: Union[str, Sequence[str], None] = None,
-        frequency_penalty: Optional[float] = None,
-        presence_penalty: Optional[float] = None,
-        **params: Any,
-    ) -> ChatCompletion: ...
-
-    @overload
-    async def __call__(
-        self,
-        *,
-        model: str,
-        messages: Sequence[Mapping[str, Any]],
-        stream: Literal[True],
-        max_tokens: Optional[int] = None,
-        temperature: Optional[float] = None,
-        top_p: Optional[float] = None,
-        stop: Union[str, Sequence[str], None] = None,
-        frequency_penalty: Optional[float] = None,
-        presence_penalty: Optional[float] = None,
-        **params: Any,
-    ) -> AsyncChatStream: ...
-
-    async def __call__(self, **kwargs: Any) -> Union[ChatCompletion, AsyncChatStream]:
-        """Chat completion; see ``runcrate_async.chat_completion``."""
-        return await chat_completion(self.session, **kwargs)  # type: ignore[no-any-return]
+AsyncChatCompletion = ChatCompletionFunction[Awaitable[ChatCompletion], Awaitable[AsyncChatStream]]
 
 
 class AsyncModels(Namespace):
     """``client.models``: inference under the public page's names."""
 
-    chat_completion: AsyncChatCompletionMethod
+    chat_completion: AsyncChatCompletion
     generate_image = bound(generate_image)
     generate_video = bound(generate_video)
     get_video_status = bound(get_video_status)
@@ -818,17 +781,17 @@ class AsyncModels(Namespace):
 
     def __init__(self, session: Any) -> None:
         super().__init__(session)
-        self.chat_completion = AsyncChatCompletionMethod(session)
+        self.chat_completion = bind_chat(chat_completion, session)
 
 
 class AsyncChatCompletions(Namespace):
     """``client.chat.completions``."""
 
-    create: AsyncChatCompletionMethod
+    create: AsyncChatCompletion
 
     def __init__(self, session: Any) -> None:
         super().__init__(session)
-        self.create = AsyncChatCompletionMethod(session)
+        self.create = bind_chat(chat_completion, session)
 
 
 class AsyncChat(Namespace):
