@@ -44,6 +44,8 @@ from typing import (
 )
 
 import aiohttp
+import aiohttp.helpers
+import yarl
 
 import runcrate as rc
 from runcrate import (
@@ -89,9 +91,11 @@ class AsyncSession(rc.SessionConfig):
     """``runcrate.Session``'s configuration, owning one ``aiohttp.ClientSession``.
 
     The ClientSession is made on first use, inside the running loop, with a
-    ``TCPConnector(limit=connection_limit)`` and ``trust_env=True`` (proxy
-    variables work). Pass ``http=`` to use your own ClientSession: it is then
-    never closed by the SDK. ``await close()``, or use ``async with``.
+    ``TCPConnector(limit=connection_limit)``. The proxy variables work as
+    with aiohttp's ``trust_env=True``, but are read once per API surface:
+    aiohttp would read them in a thread on every request. Pass ``http=`` to
+    use your own ClientSession: its settings are left alone, and it is never
+    closed by the SDK. ``await close()``, or use ``async with``.
     """
 
     def __init__(
@@ -118,6 +122,7 @@ class AsyncSession(rc.SessionConfig):
         )
         self._http = http
         self._owns_http = http is None
+        self._proxies: Dict[bool, Dict[str, Any]] = {}
         self.connection_limit = connection_limit
         agent = rc._user_agent("aiohttp", aiohttp.__version__)
         # Sent on every request, so that a caller's own ClientSession gets them too.
@@ -133,8 +138,22 @@ class AsyncSession(rc.SessionConfig):
         """The ``aiohttp.ClientSession``, made on first use (call it inside the running loop)."""
         if self._http is None:
             connector = aiohttp.TCPConnector(limit=self.connection_limit)
-            self._http = aiohttp.ClientSession(connector=connector, trust_env=True)
+            self._http = aiohttp.ClientSession(connector=connector, trust_env=False)  # see proxy_for
         return self._http
+
+    def proxy_for(self, call: Call[Any]) -> Dict[str, Any]:
+        """``proxy``/``proxy_auth`` from the environment for a call's surface (none for a caller's ClientSession)."""
+        if not self._owns_http:
+            return {}
+        found = self._proxies.get(call.inference)
+        if found is None:
+            url = yarl.URL(self.inference_url if call.inference else self.base_url)
+            try:
+                proxy, auth = aiohttp.helpers.get_env_proxy_for_url(url)
+            except LookupError:
+                proxy, auth = None, None
+            found = self._proxies[call.inference] = {"proxy": proxy, "proxy_auth": auth}
+        return found
 
     def request_headers(self, call: Call[Any]) -> Dict[str, str]:
         """Every header of a call: the session's, then the call's own."""
@@ -197,6 +216,7 @@ async def _request(session: AsyncSession, call: Call[Any], body: Any) -> aiohttp
         headers=_with_length(session.request_headers(call), call),
         timeout=session.client_timeout(call),
         allow_redirects=False,
+        **session.proxy_for(call),
     )
 
 
