@@ -1930,10 +1930,50 @@ class VideoWait:
         return False
 
 
-def partial_path(path: str) -> str:
-    """Where a download is written before it is renamed into place."""
-    directory, name = os.path.split(os.path.abspath(path))
-    return os.path.join(directory, f".{name}.{os.urandom(4).hex()}.part")
+class FileDownload:
+    """A download written beside its target and renamed into place only once complete.
+
+    ``write`` each chunk; ``finish()`` checks the length against the
+    Content-Length and renames; ``abandon()`` removes the partial file. A
+    failed download so never leaves a file at the target path.
+    """
+
+    def __init__(self, path: Union[str, os.PathLike[str]]) -> None:
+        self.target = os.fspath(path)
+        directory, name = os.path.split(os.path.abspath(self.target))
+        self.partial = os.path.join(directory, f".{name}.{os.urandom(4).hex()}.part")
+        self.total: Optional[int] = None
+        self.done = 0
+        self._file = open(self.partial, "wb")  # noqa: SIM115 - closed by finish() or abandon()
+
+    def expect(self, headers: Mapping[str, str]) -> None:
+        """Take the announced length from the answer's Content-Length."""
+        length = headers.get("content-length")
+        self.total = int(length) if length and length.isdigit() else None
+
+    def write(self, chunk: bytes) -> Tuple[int, Optional[int]]:
+        """Append a chunk; returns (bytes done, bytes announced or None)."""
+        self._file.write(chunk)
+        self.done += len(chunk)
+        return self.done, self.total
+
+    def finish(self) -> str:
+        """Put the file in place; ``ConnectionError`` if fewer bytes came than announced."""
+        self._file.close()
+        if self.total is not None and self.done != self.total:
+            raise ConnectionError(
+                f"the download ended after {self.done} of {self.total} bytes", code="download_truncated"
+            )
+        os.replace(self.partial, self.target)
+        return self.target
+
+    def abandon(self) -> None:
+        """Drop the partial file."""
+        self._file.close()
+        try:
+            os.remove(self.partial)
+        except FileNotFoundError:
+            pass
 
 
 class _Omitted:
@@ -2724,50 +2764,23 @@ def download_video_to_file(
     when complete: a failed download leaves no file. ``on_progress(done, total)``
     is called after each chunk (``total`` is None without a Content-Length).
     """
-    target = os.fspath(path)
-    response = open_stream(session, download_video_call(video_id))
-    total = _content_length(response.headers)
-    temporary = partial_path(target)
+    download = FileDownload(path)
     try:
-        with response, open(temporary, "wb") as out:
-            done = 0
+        with open_stream(session, download_video_call(video_id)) as response:
+            download.expect(response.headers)
             for chunk in response.iter_content(DOWNLOAD_CHUNK):
-                out.write(chunk)
-                done += len(chunk)
+                done, total = download.write(chunk)
                 if on_progress is not None:
                     on_progress(done, total)
-        check_complete(done, total)
-        os.replace(temporary, target)
-    except TRANSPORT_ERRORS as exc:
-        _remove(temporary)
-        if isinstance(exc, RuncrateError):
-            raise
-        raise _transport_error(exc) from None
-    except BaseException:
-        _remove(temporary)
+        return download.finish()
+    except BaseException as exc:
+        download.abandon()
+        if isinstance(exc, TRANSPORT_ERRORS) and not isinstance(exc, RuncrateError):
+            raise _transport_error(exc) from None
         raise
-    return target
 
 
 DOWNLOAD_CHUNK = 1024 * 1024
-
-
-def _content_length(headers: Mapping[str, str]) -> Optional[int]:
-    value = headers.get("content-length")
-    return int(value) if value and value.isdigit() else None
-
-
-def check_complete(done: int, total: Optional[int]) -> None:
-    """Raise ``ConnectionError`` when fewer bytes arrived than announced."""
-    if total is not None and done != total:
-        raise ConnectionError(f"the download ended after {done} of {total} bytes", code="download_truncated")
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
 
 
 def generate_video_and_save(

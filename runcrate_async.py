@@ -653,31 +653,23 @@ async def download_video_to_file(
     on_progress: Optional[Callable[[int, Optional[int]], Any]] = None,
 ) -> str:
     """Stream a finished video to ``path`` in constant memory, atomically; returns the path."""
-    target = os.fspath(path)
-    response = await open_stream(session, rc.download_video_call(video_id))
-    total = rc._content_length(response.headers)
-    temporary = rc.partial_path(target)
+    download = rc.FileDownload(path)
     try:
-        with open(temporary, "wb") as out:
-            done = 0
+        response = await open_stream(session, rc.download_video_call(video_id))
+        download.expect(response.headers)
+        try:
             async for chunk in response.content.iter_chunked(rc.DOWNLOAD_CHUNK):
-                await asyncio.to_thread(out.write, chunk)
-                done += len(chunk)
+                done, total = await asyncio.to_thread(download.write, chunk)
                 if on_progress is not None:
                     await _maybe_await(on_progress(done, total))
-        rc.check_complete(done, total)
-        os.replace(temporary, target)
-    except TRANSPORT_ERRORS as exc:
-        rc._remove(temporary)
-        if isinstance(exc, RuncrateError):
-            raise
-        raise _transport_error(exc) from None
-    except BaseException:
-        rc._remove(temporary)
+        finally:
+            response.release()
+        return download.finish()
+    except BaseException as exc:
+        download.abandon()
+        if isinstance(exc, TRANSPORT_ERRORS) and not isinstance(exc, RuncrateError):
+            raise _transport_error(exc) from None
         raise
-    finally:
-        response.release()
-    return target
 
 
 async def generate_video_and_save(

@@ -285,6 +285,13 @@ def test_an_interrupted_download_leaves_no_file(api: Any, emu: Any, tmp_path: Pa
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_download_refused_by_the_server_leaves_no_file(api: Any, tmp_path: Path) -> None:
+    job = api("generate_video", model=VIDEO_MODEL, prompt="p")
+    with pytest.raises(runcrate.NotFoundError):
+        api("download_video_to_file", job.id, tmp_path / "v.mp4")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_video_inputs_are_encoded_and_extras_pass_through(
     capture: Callable[..., TinyServer], connect: Callable[..., Any], tmp_path: Path
 ) -> None:
