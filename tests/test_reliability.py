@@ -203,3 +203,21 @@ def test_soak_with_injected_faults(mode: str, connect: Callable[..., Any], emu: 
     while open_descriptors() > descriptors and time.monotonic() < deadline:
         time.sleep(0.05)
     assert open_descriptors() <= descriptors
+
+
+def test_a_host_name_that_does_not_resolve(connect: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The resolver answers 'no such name' for one host (no query leaves this machine)."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "api.nowhere.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    api = connect("https://api.nowhere.invalid", max_retries=0)
+    with pytest.raises(runcrate.ConnectionError) as info:
+        api("list_instances")
+    assert info.value.code == "dns_error" and "nowhere.invalid" in info.value.message
