@@ -341,3 +341,16 @@ def test_no_library_exception_escapes(serve: Callable[..., TinyServer], connect:
     api = connect(server.url, max_retries=0)
     with pytest.raises(runcrate.ConnectionError):
         api("list_instances")
+
+
+def test_proxy_variables_are_honoured(
+    serve: Callable[..., TinyServer], connect: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = serve(answer_with())
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("http_proxy", proxy.url)
+    api = connect("http://localhost:9", max_retries=0)  # nothing listens there: only the proxy can answer
+    assert api("list_instances") == []
+    assert proxy.requests[0].target == "http://localhost:9/api/v1/instances"
