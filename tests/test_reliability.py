@@ -221,3 +221,21 @@ def test_a_host_name_that_does_not_resolve(connect: Callable[..., Any], monkeypa
     with pytest.raises(runcrate.ConnectionError) as info:
         api("list_instances")
     assert info.value.code == "dns_error" and "nowhere.invalid" in info.value.message
+
+
+def test_runcrate_log_debug_turns_the_request_log_on(emu: Any) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import runcrate\n"
+        f"s = runcrate.Session('rc_live_env_logged_0000000001', base_url='{emu.url}')\n"
+        "runcrate.list_instances(s); s.close()\n"
+    )
+    env = {**os.environ, "RUNCRATE_LOG": "debug"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "runcrate DEBUG GET /instances -> 200" in done.stderr
+    assert "rc_live_env_logged_0000000001" not in done.stderr
+    quiet = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert quiet.stderr == ""
