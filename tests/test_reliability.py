@@ -153,9 +153,9 @@ SOAK_REQUESTS = int(os.environ.get("RUNCRATE_SOAK_REQUESTS", "2000"))
 @pytest.mark.soak
 def test_soak_with_injected_faults(mode: str, connect: Callable[..., Any], emu: Any) -> None:
     """SOAK_REQUESTS calls with 5% faults: every one accounted for, nothing left open, memory flat."""
-    emu.fail("/api/v1/*", count=10**9, chance=0.05, status=503, retry_after="0")
     api = connect(emu.url, max_retries=0)
-    api("get_balance")  # warm the pool before taking the baseline
+    api("get_balance")  # warm the pool before taking the baseline (and before any fault)
+    emu.fail("/api/v1/*", count=10**9, chance=0.05, status=503, retry_after="0")
     descriptors = open_descriptors()
     gc.collect()
     tracemalloc.start()
