@@ -469,6 +469,10 @@ class SessionConfig:
         """The API key (kept out of ``repr``)."""
         return self._api_key
 
+    def session_headers(self, defaults: Mapping[str, Any]) -> Dict[str, Any]:
+        """Headers on every request: the transport's defaults, the caller's ``headers``, then the key."""
+        return {**defaults, **self.headers, "Authorization": f"Bearer {self._api_key}"}
+
     def redact(self, error: RuncrateError) -> RuncrateError:
         """The error with the API key masked wherever the server echoed it."""
         if self._api_key in error.message:
@@ -563,6 +567,7 @@ class Session(SessionConfig):
         self._http = http
         self._owns_http = http is None
         self._send_options: Dict[bool, Dict[str, Any]] = {}
+        self._headers: Optional[Dict[str, Any]] = None
 
     @property
     def http(self) -> requests.Session:
@@ -583,8 +588,9 @@ class Session(SessionConfig):
     def prepare(self, call: Call[Any]) -> requests.PreparedRequest:
         """The request of a call, with the session's headers and key (never ~/.netrc's)."""
         prepared = requests.PreparedRequest()
-        headers = {**self.http.headers, **self.headers, "Authorization": f"Bearer {self._api_key}"}
-        headers.update(call.request_headers())
+        if self._headers is None:  # once per pool, not once per request
+            self._headers = self.session_headers(self.http.headers)
+        headers = {**self._headers, **call.request_headers()}
         prepared.prepare(
             method=call.method,
             url=self.url_for(call),
@@ -614,6 +620,7 @@ class Session(SessionConfig):
             self._http.close()
         self._http = None
         self._send_options.clear()
+        self._headers = None
 
     def __enter__(self) -> Session:
         return self
@@ -1387,6 +1394,7 @@ def _unwrap(body: Any) -> Tuple[Any, Dict[str, Any]]:
     return body, {}
 
 
+@functools.cache  # one decoder per model class, not one per call
 def decode_one(cls: Type[M]) -> Callable[[Any], M]:
     """Decoder for an enveloped single object."""
 
@@ -1399,6 +1407,7 @@ def decode_one(cls: Type[M]) -> Callable[[Any], M]:
     return decode
 
 
+@functools.cache  # one decoder per model class, not one per call
 def decode_page(cls: Type[M]) -> Callable[[Any], ListPage[M]]:
     """Decoder for an enveloped list with its ``meta``."""
 
@@ -1488,6 +1497,7 @@ def _check_str(name: str, value: Any, *, required: bool = False) -> None:
 # --- inference answers -------------------------------------------------------
 
 
+@functools.cache  # one decoder per model class, not one per call
 def decode_bare(cls: Type[M]) -> Callable[[Any], M]:
     """Decoder for an inference answer: the object itself, no envelope."""
     return functools.partial(_decode_model, cls)

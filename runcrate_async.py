@@ -124,14 +124,10 @@ class AsyncSession(rc.SessionConfig):
         self._owns_http = http is None
         self._proxies: Dict[bool, Dict[str, Any]] = {}
         self.connection_limit = connection_limit
-        agent = rc._user_agent("aiohttp", aiohttp.__version__)
+        defaults = {"User-Agent": rc._user_agent("aiohttp", aiohttp.__version__), "Accept": "application/json"}
         # Sent on every request, so that a caller's own ClientSession gets them too.
-        self._base_headers = {
-            "Authorization": f"Bearer {self.api_key}",
-            "User-Agent": agent,
-            "Accept": "application/json",
-            **self.headers,
-        }
+        self._base_headers = self.session_headers(defaults)
+        self._timeouts: Dict[float, aiohttp.ClientTimeout] = {}
 
     @property
     def http(self) -> aiohttp.ClientSession:
@@ -161,8 +157,13 @@ class AsyncSession(rc.SessionConfig):
 
     def client_timeout(self, call: Call[Any]) -> aiohttp.ClientTimeout:
         """Connect and read timeouts of a call (slow routes read for at least their minimum)."""
-        connect, read = self.timeouts_for(call)
-        return aiohttp.ClientTimeout(total=None, connect=connect, sock_read=read)
+        timeout = self._timeouts.get(call.min_timeout)
+        if timeout is None:
+            connect, read = self.timeouts_for(call)
+            timeout = self._timeouts[call.min_timeout] = aiohttp.ClientTimeout(
+                total=None, connect=connect, sock_read=read
+            )
+        return timeout
 
     async def close(self) -> None:
         """Close the ClientSession and its connections (one passed in by the caller stays open)."""
