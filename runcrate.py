@@ -31,12 +31,15 @@ import functools
 import gc
 import json
 import logging
+import math
 import os
 import random
 import re
 import sys
+import threading
 import time
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import (
@@ -46,6 +49,7 @@ from typing import (
     Callable,
     Deque,
     Dict,
+    Generator,
     Generic,
     Iterable,
     Iterator,
@@ -96,27 +100,63 @@ MESSAGE_CAP = 500  # characters of server text kept in an error
 logger = logging.getLogger("runcrate")
 logger.addHandler(logging.NullHandler())  # silent unless the application configures logging
 
+LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO}
+
+
+class _StderrUnlessConfigured(logging.StreamHandler):  # type: ignore[type-arg]
+    """RUNCRATE_LOG's handler: quiet once the application has a root handler, which prints the lines itself."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not logging.getLogger().handlers:
+            super().emit(record)
+
 
 def _log_from_environment() -> None:
     # RUNCRATE_LOG=debug (or info) prints the SDK's request log to stderr, as OPENAI_LOG does.
-    level = os.environ.get("RUNCRATE_LOG", "").upper()
-    if level in ("DEBUG", "INFO"):
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(level)
+    value = os.environ.get("RUNCRATE_LOG", "").strip()
+    if not value:
+        return
+    level = LOG_LEVELS.get(value.lower())
+    if level is None:
+        warnings.warn(f"RUNCRATE_LOG={value!r} is ignored: use 'debug' or 'info'", stacklevel=2)
+        return
+    handler = _StderrUnlessConfigured()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
 
 
 _log_from_environment()
 
 
-def log_exchange(method: str, path: str, status: int, attempts: int, started: float, request_id: Optional[str]) -> None:
-    """One DEBUG line per request: method, path, status, attempts, duration, request id (never a header)."""
-    if logger.isEnabledFor(logging.DEBUG):
+def loggable_url(url: str) -> str:
+    """A URL as the request log shows it: without its query string (which may carry private values)."""
+    return url.split("?", 1)[0]
+
+
+def log_exchange(method: str, url: str, status: int, attempts: int, started: float, headers: Mapping[str, str]) -> None:
+    """One INFO line per call: method, URL, status, attempts, duration, request id (no other header)."""
+    if logger.isEnabledFor(logging.INFO):
         elapsed = (time.monotonic() - started) * 1000
-        logger.debug(
-            "%s %s -> %s in %.0f ms (attempts %d, request id %s)", method, path, status, elapsed, attempts, request_id
-        )
+        request_id = headers.get("x-request-id")
+        logger.info(
+            "%s %s -> %s in %.0f ms (attempts %d, request id %s)",
+            method, loggable_url(url), status, elapsed, attempts, request_id,
+        )  # fmt: skip
+
+
+def log_failure(method: str, url: str, error: BaseException, started: float) -> None:
+    """One INFO line for a call that ended without an answer (or with a local error)."""
+    if logger.isEnabledFor(logging.INFO):
+        elapsed = (time.monotonic() - started) * 1000
+        code = getattr(error, "code", type(error).__name__)
+        logger.info("%s %s failed after %.0f ms: %s", method, loggable_url(url), elapsed, code)
+
+
+def log_retry(method: str, url: str, outcome: str, retry_number: int, delay: float) -> None:
+    """One INFO line per retry: what the attempt got and how long the SDK waits before the next."""
+    if logger.isEnabledFor(logging.INFO):
+        logger.info("%s %s -> %s; retry %d in %.2f s", method, loggable_url(url), outcome, retry_number + 1, delay)
 
 
 # ======================================================================
@@ -134,8 +174,11 @@ class RuncrateError(Exception):
     Attributes: ``message`` (the server's own text, at most 500 characters),
     ``status_code`` (None without a response), ``code`` (machine-readable),
     ``details`` (a dict or None) and ``request_id`` (when the server sent one).
+    An error that interrupts waiting on paid work (a video job) carries that
+    work's last known state in ``job``, so that it can be resumed.
     """
 
+    job: Any = None
     message: str
     status_code: Optional[int]
     code: str
@@ -176,11 +219,14 @@ class RuncrateError(Exception):
             "details": self.details,
             "request_id": self.request_id,
         }
-        return (_rebuild_error, (type(self), self.message, state))
+        return (_rebuild_error, (type(self), self.message, state, self.job))
 
 
-def _rebuild_error(cls: Type[RuncrateError], message: str, state: Dict[str, Any]) -> RuncrateError:
-    return cls(message, **state)
+def _rebuild_error(cls: Type[RuncrateError], message: str, state: Dict[str, Any], job: Any = None) -> RuncrateError:
+    error = cls(message, **state)
+    if job is not None:
+        error.job = job
+    return error
 
 
 class ApiError(RuncrateError):
@@ -270,7 +316,7 @@ def _read_error_body(
     parsed: Any = None
     if _is_json(headers):
         try:
-            parsed = json.loads(body)
+            parsed = parse_json(body)
         except ValueError:
             parsed = None
     if isinstance(parsed, dict):
@@ -295,7 +341,12 @@ def _read_error_body(
 
 
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ("" if value is None else json.dumps(value))
+    if isinstance(value, str) or value is None:
+        return value or ""
+    try:
+        return json.dumps(value)
+    except (ValueError, TypeError, RecursionError):
+        return type(value).__name__
 
 
 def _code(value: Any) -> Optional[str]:
@@ -313,6 +364,24 @@ def _request_id_of(body: Dict[str, Any]) -> Optional[str]:
     return None
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+# NaN and Infinity are not JSON: an answer carrying them is not what the API promises.
+_JSON_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_SCAN_JSON: Callable[[str, int], Tuple[Any, int]] = _JSON_DECODER.scan_once  # type: ignore[attr-defined]
+
+
+def parse_json(body: Union[bytes, str]) -> Any:
+    """Strict ``json.loads``: NaN, Infinity and nesting deeper than the parser allows raise ``ValueError``."""
+    text = body if isinstance(body, str) else body.decode(json.detect_encoding(body), "surrogatepass")
+    try:
+        return _JSON_DECODER.decode(text)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
+
+
 def _is_json(headers: Mapping[str, str]) -> bool:
     ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
     return ctype == "application/json" or ctype.endswith("+json")
@@ -328,6 +397,7 @@ def retry_delay(retry_number: int, retry_after: Optional[str] = None) -> float:
 
     ``Retry-After`` (seconds or an HTTP-date) wins, clamped to 0..60 s;
     otherwise exponential backoff ``min(0.5 * 2**n, 30)`` plus 0-25 % jitter.
+    A ``Retry-After`` that does not parse, or is not finite, is ignored.
     """
     if retry_after:
         seconds = _parse_retry_after(retry_after)
@@ -340,9 +410,11 @@ def retry_delay(retry_number: int, retry_after: Optional[str] = None) -> float:
 def _parse_retry_after(value: str) -> Optional[float]:
     value = value.strip()
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return seconds if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -390,7 +462,13 @@ class RetryPolicy(Retry):
 
     def sleep(self, response: Any = None) -> None:
         header = response.headers.get("Retry-After") if response is not None else None
-        time.sleep(retry_delay(max(len(self.history) - 1, 0), header))
+        retry_number = max(len(self.history) - 1, 0)
+        delay = retry_delay(retry_number, header)
+        if self.history:
+            last = self.history[-1]
+            outcome = str(last.status) if last.status else type(last.error).__name__
+            log_retry(last.method or "", last.url or "", outcome, retry_number, delay)
+        time.sleep(delay)
 
 
 def make_retry(max_retries: int) -> RetryPolicy:
@@ -443,6 +521,7 @@ class SessionConfig:
         headers: Optional[Mapping[str, str]] = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("RUNCRATE_API_KEY")
+        key = _header_safe("api_key", key)
         if not key:
             raise RuncrateError(
                 "No API key: pass api_key=... or set the RUNCRATE_API_KEY environment variable.",
@@ -453,13 +532,13 @@ class SessionConfig:
         if timeout is not None and (isinstance(timeout, bool) or timeout <= 0):
             raise ValueError("timeout must be a positive number of seconds, or None")
         self._api_key = key
-        self.base_url = _clean_url(base_url or os.environ.get("RUNCRATE_BASE_URL") or DEFAULT_BASE_URL)
-        self.inference_url = _clean_url(
-            inference_url or os.environ.get("RUNCRATE_INFERENCE_URL") or DEFAULT_INFERENCE_URL
+        self.base_url = _checked_url("base_url", base_url or os.environ.get("RUNCRATE_BASE_URL") or DEFAULT_BASE_URL)
+        self.inference_url = _checked_url(
+            "inference_url", inference_url or os.environ.get("RUNCRATE_INFERENCE_URL") or DEFAULT_INFERENCE_URL
         )
         self.timeout = timeout
         self.max_retries = max_retries
-        self.environment = environment or None
+        self.environment = _header_safe("environment", environment) or None
         self.headers = dict(headers or {})
         for url in {self.base_url, self.inference_url}:
             _warn_if_plain_http(url)
@@ -493,7 +572,10 @@ class SessionConfig:
         return call.params
 
     def timeouts_for(self, call: Call[Any]) -> Tuple[Optional[float], Optional[float]]:
-        """(connect, read) seconds: slow routes get at least their minimum read timeout."""
+        """(connect, read) seconds: a call's own ``timeout`` exactly, else the session's,
+        raised on slow routes to their minimum read timeout."""
+        if call.timeout is not None:
+            return call.timeout, call.timeout
         if self.timeout is None:
             return None, None
         return self.timeout, max(self.timeout, call.min_timeout)
@@ -506,7 +588,40 @@ class SessionConfig:
         )
 
 
-def _clean_url(url: str) -> str:
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _header_safe(name: str, value: Optional[str]) -> Optional[str]:
+    """A key or environment name stripped of surrounding space; control characters are refused."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, not {type(value).__name__}")
+    value = value.strip()
+    if _CONTROL_CHARACTERS.search(value):
+        raise ValueError(f"{name} contains a control character (a line break?); check how it was read")
+    return value
+
+
+def _checked_url(name: str, url: str) -> str:
+    """An http(s) base URL with a host and no credentials, stored without its trailing slash."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(url, str):
+        raise TypeError(f"{name} must be a string, not {type(url).__name__}")
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        raise ValueError(f"{name} is not a valid URL") from None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise ValueError(f"{name} must be an http:// or https:// URL with a host name")
+    if "@" in parts.netloc:
+        raise ValueError(f"{name} must not carry credentials (user:password@); the API key is sent as a Bearer token")
+    if _CONTROL_CHARACTERS.search(url) or parts.query or parts.fragment:
+        raise ValueError(f"{name} must be a plain base URL, without a query, a fragment or control characters")
     return url.rstrip("/")
 
 
@@ -534,13 +649,23 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+DEFAULT_CONNECTION_LIMIT = 100  # connections kept per host: more than a default ThreadPoolExecutor's 32 threads
+
+# Pools a forked child inherited: the parent's connections, kept referenced so that the
+# child never uses them nor closes them under the parent (see Session.http).
+_INHERITED_POOLS: List[Any] = []
+
+
 class Session(SessionConfig):
     """Configuration plus one pooled ``requests.Session``; the first argument of every operation.
 
     ``api_key`` falls back to ``RUNCRATE_API_KEY``; ``base_url`` and
     ``inference_url`` to ``RUNCRATE_BASE_URL`` / ``RUNCRATE_INFERENCE_URL``,
     then to the public hosts. A URL may carry a path prefix. Use it as a
-    context manager, or call ``close()``.
+    context manager, or call ``close()``; a closed session reopens on its
+    next call. ``connection_limit`` is how many connections per host the
+    pool keeps for reuse (threads beyond it still get a connection). Safe to
+    share between threads; after ``os.fork()`` the child gets a fresh pool.
     """
 
     def __init__(
@@ -554,6 +679,7 @@ class Session(SessionConfig):
         environment: Optional[str] = None,
         headers: Optional[Mapping[str, str]] = None,
         http: Optional[requests.Session] = None,
+        connection_limit: int = DEFAULT_CONNECTION_LIMIT,
     ) -> None:
         super().__init__(
             api_key,
@@ -564,21 +690,53 @@ class Session(SessionConfig):
             environment=environment,
             headers=headers,
         )
+        self.connection_limit = check_connection_limit(connection_limit)
         self._http = http
         self._owns_http = http is None
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._streams: weakref.WeakSet[ChatStream] = weakref.WeakSet()
         self._send_options: Dict[bool, Dict[str, Any]] = {}
         self._headers: Optional[Dict[str, Any]] = None
 
     @property
     def http(self) -> requests.Session:
-        """The pooled ``requests.Session``, made on first use."""
+        """The pooled ``requests.Session``, made on first use (and anew in a forked child)."""
+        http = self._http
+        if http is None or self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._leave_parent_pools()
+                if self._http is None:
+                    self._http = self._make_http()
+                http = self._http
+        return http
+
+    def _leave_parent_pools(self) -> None:
+        # The connections were opened by the parent, which may be using them right now.
+        self._pid = os.getpid()
+        self._streams = weakref.WeakSet()
         if self._http is None:
-            self._http = self._make_http()
-        return self._http
+            return
+        if self._owns_http:
+            _INHERITED_POOLS.append(self._http)
+            self._http = None
+            return
+        for adapter in self._http.adapters.values():  # a caller's session: give its adapters new pools
+            if isinstance(adapter, requests.adapters.HTTPAdapter):
+                _INHERITED_POOLS.append((adapter.poolmanager, adapter.proxy_manager))
+                adapter.proxy_manager = {}
+                adapter.init_poolmanager(
+                    getattr(adapter, "_pool_connections", 10),
+                    getattr(adapter, "_pool_maxsize", 10),
+                    block=getattr(adapter, "_pool_block", False),
+                )
 
     def _make_http(self) -> requests.Session:
         http = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(max_retries=make_retry(self.max_retries))
+        adapter = requests.adapters.HTTPAdapter(
+            max_retries=make_retry(self.max_retries), pool_maxsize=self.connection_limit
+        )
         http.mount("https://", adapter)
         http.mount("http://", adapter)
         http.headers["User-Agent"] = _user_agent("requests", requests.__version__)
@@ -614,11 +772,22 @@ class Session(SessionConfig):
             self._send_options[call.inference] = options
         return {**options, "stream": stream, "timeout": self.timeouts_for(call), "allow_redirects": False}
 
+    def track(self, stream: ChatStream) -> None:
+        """Remember an open stream, so that ``close()`` closes it too."""
+        self._streams.add(stream)
+
     def close(self) -> None:
-        """Close pooled connections (a session passed in by the caller stays open)."""
-        if self._http is not None and self._owns_http:
+        """Close the open streams and pooled connections (a session passed in by the caller stays open).
+
+        The session stays usable: its next call opens a new pool.
+        """
+        for stream in list(self._streams):
+            stream.close(reason="the client was closed")
+        self._streams = weakref.WeakSet()
+        if self._http is not None and self._owns_http and self._pid == os.getpid():
             self._http.close()
-        self._http = None
+        if self._owns_http:
+            self._http = None
         self._send_options.clear()
         self._headers = None
 
@@ -627,6 +796,13 @@ class Session(SessionConfig):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def check_connection_limit(limit: int) -> int:
+    """``connection_limit`` as given, when it is a whole number >= 1."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError("connection_limit must be a whole number >= 1")
+    return limit
 
 
 T = TypeVar("T")
@@ -652,7 +828,9 @@ class Call(Generic[T]):
     (sync) or ``runcrate_async.send`` (asyncio).
     """
 
-    __slots__ = ("body", "decode", "headers", "inference", "method", "min_timeout", "params", "path", "raw")
+    __slots__ = (
+        "body", "decode", "headers", "inference", "method", "min_timeout", "params", "path", "raw", "timeout"
+    )  # fmt: skip
 
     method: str
     path: str
@@ -663,6 +841,7 @@ class Call(Generic[T]):
     inference: bool
     min_timeout: float
     raw: bool
+    timeout: Optional[float]
 
     def __init__(
         self,
@@ -676,6 +855,7 @@ class Call(Generic[T]):
         inference: bool = False,
         min_timeout: float = 0.0,
         raw: bool = False,
+        timeout: Optional[float] = None,
     ) -> None:
         self.method = method
         self.path = path
@@ -686,6 +866,7 @@ class Call(Generic[T]):
         self.inference = inference
         self.min_timeout = min_timeout
         self.raw = raw  # decode receives a RawAnswer (headers, bytes) instead of parsed JSON
+        self.timeout = _checked_timeout(timeout)  # this call's own read timeout, whatever the route
 
     def request_headers(self) -> Dict[str, str]:
         """Headers of this call beyond the session's own."""
@@ -718,7 +899,7 @@ class Call(Generic[T]):
             ctype = headers.get("content-type", "none")
             raise _invalid_response(f"expected a JSON answer, got content type {ctype!r}", status)
         try:
-            parsed = json.loads(body)
+            parsed = parse_json(body)
         except ValueError:
             raise _invalid_response(
                 f"the answer is not valid JSON: {_cap(body[:200].decode('utf-8', 'replace'))}", status
@@ -732,6 +913,12 @@ class Call(Generic[T]):
             raise
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise _invalid_response(f"unexpected answer shape from {self.path}: {exc}", status) from None
+
+
+def _checked_timeout(timeout: Optional[float]) -> Optional[float]:
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise ValueError("timeout must be a positive number of seconds")
+    return timeout
 
 
 def _transport_error(exc: BaseException) -> RuncrateError:
@@ -775,23 +962,98 @@ def _reason_text(reason: BaseException) -> str:
 TRANSPORT_ERRORS: Tuple[Type[BaseException], ...] = (requests.exceptions.RequestException, u3.HTTPError, OSError)
 
 
+MAX_ANSWER_BYTES = 64 * 1024 * 1024  # a decoded JSON answer beyond this is refused (a gzip bomb, a runaway server)
+BODY_READ_SIZE = 64 * 1024
+
+
 def send(session: Session, /, call: Call[T]) -> T:
     """Send one call through the session's pool (retries included) and decode its answer."""
     started = time.monotonic()
+    response = _open(session, call, started)
     try:
-        response = session.http.send(session.prepare(call), **session.send_options(call))
-        body = response.content
-    except TRANSPORT_ERRORS as exc:
-        if isinstance(exc, RuncrateError):
+        body = _read_body(response, call, session.timeouts_for(call)[1], started)
+    except BaseException as exc:
+        response.close()
+        error = _as_sdk_error(exc)
+        log_failure(call.method, response.url, error, started)
+        if error is exc:
             raise
-        raise _transport_error(exc) from None
-    retries = getattr(response.raw, "retries", None)
-    attempts = len(retries.history) + 1 if retries is not None else 1
-    log_exchange(call.method, call.path, response.status_code, attempts, started, response.headers.get("x-request-id"))
+        raise error from None
+    log_exchange(call.method, response.url, response.status_code, _attempts(response), started, response.headers)
     try:
         return call.finish(response.status_code, response.headers, body)
     except RuncrateError as error:
         raise session.redact(error) from None
+
+
+def _attempts(response: requests.Response) -> int:
+    retries = getattr(response.raw, "retries", None)  # urllib3's Retry as it ended: one history entry per retry
+    return len(retries.history) + 1 if retries is not None else 1
+
+
+def _as_sdk_error(exc: BaseException) -> BaseException:
+    """A transport failure as the SDK's error; anything else (a local error, a cancellation) as it is."""
+    if isinstance(exc, TRANSPORT_ERRORS) and not isinstance(exc, RuncrateError):
+        return _transport_error(exc)
+    return exc
+
+
+def _open(session: Session, call: Call[Any], started: float) -> requests.Response:
+    """Send a call (urllib3 retries it by the SDK's rules) and return the response, its body unread."""
+    prepared = session.prepare(call)
+    try:
+        return session.http.send(prepared, **session.send_options(call, stream=True))
+    except TRANSPORT_ERRORS as exc:
+        error = _as_sdk_error(exc)
+        log_failure(call.method, prepared.url or "", error, started)
+        raise error from None
+
+
+def _read_body(response: requests.Response, call: Call[Any], read_timeout: Optional[float], started: float) -> bytes:
+    """The whole body, read as it arrives: within the attempt's deadline and, for JSON, at most MAX_ANSWER_BYTES.
+
+    The pooled connection goes back to the pool once the body has been read to its end.
+    """
+    raw = response.raw
+    read = _read_what_arrived(raw, BODY_READ_SIZE)
+    limit = None if call.raw else MAX_ANSWER_BYTES
+    wait = read_timeout if read_timeout is not None else math.inf
+    deadline = started + ATTEMPT_DEADLINE_FACTOR * wait
+    parts: List[bytes] = []
+    size = 0
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(
+                f"the answer took longer than {ATTEMPT_DEADLINE_FACTOR * wait:g} s to arrive", code="read_timeout"
+            )
+        if remaining < wait:
+            _limit_socket_wait(raw, remaining)
+        chunk = read(BODY_READ_SIZE)
+        if not chunk:
+            break
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise _invalid_response(f"the answer is larger than {limit // 2**20} MB", response.status_code)
+        parts.append(chunk)
+    _check_length(response.headers, size)
+    return b"".join(parts)
+
+
+ATTEMPT_DEADLINE_FACTOR = 2  # one attempt may take at most twice its read timeout in all
+
+
+def _limit_socket_wait(raw: Any, seconds: float) -> None:
+    # The read timeout applies to each socket read; near the deadline, one read may not wait past it.
+    sock = getattr(getattr(raw, "_connection", None), "sock", None)
+    if sock is not None:
+        sock.settimeout(max(seconds, 0.001))
+
+
+def _check_length(headers: Mapping[str, str], size: int) -> None:
+    length = headers.get("content-length")
+    if length and length.isdigit() and not headers.get("content-encoding") and size < int(length):
+        raise ConnectionError(f"the answer ended after {size} of {length} bytes", code="incomplete_body")
 
 
 # ======================================================================
@@ -1328,9 +1590,8 @@ class ImageData(Model):
         raise ApiError("the image has neither b64_json nor url", code="invalid_response")
 
     def save(self, path: Union[str, os.PathLike[str]]) -> None:
-        """Write the image to ``path``."""
-        with open(path, "wb") as out:
-            out.write(self.to_bytes())
+        """Write the image to ``path``, atomically: a failed fetch or write leaves ``path`` as it was."""
+        save_atomically(path, self.to_bytes())
 
 
 @dataclass
@@ -1517,7 +1778,7 @@ def _audio_bytes(answer: RawAnswer) -> bytes:
 def _transcription(answer: RawAnswer) -> Transcription:
     # Decide by what came back, not by what was asked: proxies wrap srt/vtt/text in JSON.
     if _is_json(answer.headers):
-        return _decode_model(Transcription, json.loads(answer.body))
+        return _decode_model(Transcription, parse_json(answer.body))
     return Transcription(text=answer.body.decode("utf-8", "replace"))
 
 
@@ -1548,21 +1809,28 @@ class ServerSentEvent(NamedTuple):
     retry: Optional[int] = None
 
 
+MAX_EVENT_CHARS = 8 * 1024 * 1024  # an SSE line or event beyond this is refused, memory bounded
+
+
 class SSEDecoder:
     """Bytes in, events out, by the WHATWG event-stream rules.
 
     Lines end at CR, LF or CRLF (and nowhere else: U+2028 is data); UTF-8
     characters may be split across chunks; a leading BOM is dropped;
     invalid bytes become U+FFFD. Feed it whatever arrived; call ``end()``
-    when the body ends.
+    when the body ends. A line or an event longer than ``MAX_EVENT_CHARS``
+    raises ``ApiError`` ``invalid_response``; text without a line end is
+    kept in pieces, so a long line costs linear time, not quadratic.
     """
 
     def __init__(self) -> None:
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._pending = ""  # text after the last line end
+        self._pending: List[str] = []  # text after the last line end, in the pieces it came in
+        self._pending_size = 0
         self._started = False
         self._after_cr = False  # the previous chunk ended in CR: a first LF is part of that line end
         self._data: List[str] = []
+        self._data_size = 0
         self._event = ""
         self._last_id: Optional[str] = None
         self._retry: Optional[int] = None
@@ -1578,11 +1846,12 @@ class SSEDecoder:
         if events:  # a blank line arrived in the last bytes: nothing is left pending
             self._data = [events[-1].data]
         data = list(self._data)
-        if self._pending:
-            name, _, value = self._pending.partition(":")
+        pending = "".join(self._pending)
+        if pending:
+            name, _, value = pending.partition(":")
             if name == "data":
                 data.append(value[1:] if value.startswith(" ") else value)
-        self._pending, self._data = "", []
+        self._pending, self._pending_size, self._data, self._data_size = [], 0, [], 0
         return "\n".join(data) if data else None
 
     def _take(self, text: str) -> List[ServerSentEvent]:
@@ -1594,28 +1863,45 @@ class SSEDecoder:
             self._after_cr = False
             if text[0] == "\n":
                 text = text[1:]
-        buffer = self._pending + text
+        if "\n" not in text and "\r" not in text:  # no line ends: keep the piece, join nothing yet
+            if text:
+                self._pending.append(text)
+                self._pending_size += len(text)
+                self._check_size(self._pending_size + self._data_size)
+            return []
+        self._pending.append(text)
+        buffer = "".join(self._pending)
         if "\r" in buffer:
             if buffer.endswith("\r"):
                 self._after_cr = True
             buffer = buffer.replace("\r\n", "\n").replace("\r", "\n")
         lines = buffer.split("\n")
-        self._pending = lines.pop()
+        last = lines.pop()
+        self._pending, self._pending_size = ([last], len(last)) if last else ([], 0)
         events: List[ServerSentEvent] = []
         for line in lines:
             if line[:5] == "data:":  # the usual line, handled here rather than in _field
-                self._data.append(line[6:] if line[5:6] == " " else line[5:])
+                value = line[6:] if line[5:6] == " " else line[5:]
+                self._data.append(value)
+                self._data_size += len(value) + 1
+                self._check_size(self._data_size)
             elif line:
                 self._field(line)
             elif self._data:
                 data = "\n".join(self._data)
-                self._data = []
+                self._data, self._data_size = [], 0
                 if data:  # an event whose data is empty is skipped
                     events.append(ServerSentEvent(self._event or "message", data, self._last_id, self._retry))
                 self._event = ""
             else:
                 self._event = ""
+        self._check_size(self._pending_size + self._data_size)
         return events
+
+    @staticmethod
+    def _check_size(size: int) -> None:
+        if size > MAX_EVENT_CHARS:
+            raise _invalid_response(f"a stream event is larger than {MAX_EVENT_CHARS // 2**20} MB")
 
     def _field(self, line: str) -> None:
         name, colon, value = line.partition(":")
@@ -1625,6 +1911,8 @@ class SSEDecoder:
             value = value[1:]
         if name == "data":
             self._data.append(value)
+            self._data_size += len(value) + 1
+            self._check_size(self._data_size)
         elif name == "event":
             self._event = value
         elif name == "id":
@@ -1664,17 +1952,16 @@ def _stream_error(payload: Any) -> ApiError:
     )
 
 
-_SCAN_JSON: Callable[[str, int], Tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-
 def _loads(text: str) -> Any:
-    """``json.loads`` for one value with no surrounding space, minus its wrapper's cost (streams decode many)."""
+    """``parse_json`` for one value with no surrounding space, minus its wrapper's cost (streams decode many)."""
     try:
         value, end = _SCAN_JSON(text, 0)
     except StopIteration:
         end = -1
-    if end != len(text):  # leading or trailing text: let json.loads accept the space or reject the rest
-        return json.loads(text)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
+    if end != len(text):  # leading or trailing text: let parse_json accept the space or reject the rest
+        return parse_json(text)
     return value
 
 
@@ -1914,6 +2201,68 @@ def _check_file(file: Any) -> None:
         raise TypeError(f"file must be a path, bytes or a binary file object, not {type(file).__name__}")
 
 
+# --- flows: multi-step operations written once, driven by a sync or an async driver ---------
+
+
+class Sleep(NamedTuple):
+    """A flow step: wait this many seconds."""
+
+    seconds: float
+
+
+class Progress(NamedTuple):
+    """A flow step: hand ``value`` (the latest state of the work) to the caller's callback."""
+
+    value: Any
+
+
+FlowStep = Union["Call[Any]", Sleep, Progress]
+Flow = Generator[FlowStep, Any, T]
+
+
+def video_flow(
+    model: str, prompt: str, poll_interval: float, timeout: Optional[float], params: Mapping[str, Any]
+) -> Flow[VideoJob]:
+    """Submit a video job and poll it until it completes; each state seen (the submitted one first) is a Progress."""
+    wait = VideoWait(poll_interval, timeout)
+    job: VideoJob = yield generate_video_call(model, prompt, params)
+    yield Progress(job)
+    while not wait.finished(job):
+        yield Sleep(wait.poll_interval)
+        job = yield get_video_status_call(job.id)
+        yield Progress(job)
+    return job
+
+
+def run_flow(session: Session, flow: Flow[T], on_progress: Optional[Callable[[Any], Any]] = None) -> T:
+    """Drive a flow: send its calls, sleep its sleeps, report its progress.
+
+    An SDK error raised after the first Progress carries that last state in ``job``.
+    """
+    last: Any = None
+    answer: Any = None
+    try:
+        while True:
+            step = flow.send(answer)
+            answer = None
+            if isinstance(step, Call):
+                answer = send(session, step)
+            elif isinstance(step, Sleep):
+                time.sleep(step.seconds)
+            else:
+                last = step.value
+                if on_progress is not None:
+                    on_progress(step.value)
+    except StopIteration as finished:
+        return finished.value  # type: ignore[no-any-return]
+    except RuncrateError as error:
+        if error.job is None:
+            error.job = last
+        raise
+    finally:
+        flow.close()
+
+
 # --- waiting for a video -------------------------------------------------------------
 
 
@@ -1951,10 +2300,12 @@ class FileDownload:
     def __init__(self, path: Union[str, os.PathLike[str]]) -> None:
         self.target = os.fspath(path)
         directory, name = os.path.split(os.path.abspath(self.target))
-        self.partial = os.path.join(directory, f".{name}.{os.urandom(4).hex()}.part")
+        # An unpredictable name, created exclusively: a planted file or symlink cannot take the write.
+        self.partial = os.path.join(directory, f".{name}.{os.urandom(8).hex()}.part")
         self.total: Optional[int] = None
         self.done = 0
-        self._file = open(self.partial, "wb")  # noqa: SIM115 - closed by finish() or abandon()
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        self._file = os.fdopen(os.open(self.partial, flags, 0o666), "wb")
 
     def expect(self, headers: Mapping[str, str]) -> None:
         """Take the announced length from the answer's Content-Length."""
@@ -1979,11 +2330,37 @@ class FileDownload:
 
     def abandon(self) -> None:
         """Drop the partial file."""
-        self._file.close()
+        try:
+            self._file.close()
+        except OSError:
+            pass  # a full disk may fail the last flush: the file goes anyway
         try:
             os.remove(self.partial)
         except FileNotFoundError:
             pass
+
+
+def save_atomically(path: Union[str, os.PathLike[str]], content: bytes) -> str:
+    """Write ``content`` to ``path`` through a temporary file renamed into place; on failure ``path`` is untouched."""
+    download = FileDownload(path)
+    try:
+        download.write(content)
+        return download.finish()
+    except BaseException:
+        download.abandon()
+        raise
+
+
+def network_chunks(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The chunks of a download, with only the network's failures turned into SDK errors."""
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return
+        except TRANSPORT_ERRORS as exc:
+            raise _as_sdk_error(exc) from None
+        yield chunk
 
 
 class _Omitted:
@@ -2214,6 +2591,7 @@ def list_templates_call(
 
 
 SLOW_MEDIA = 120.0  # image, video, speech and transcription routes may take this long
+SLOW_CHAT = 600.0  # a completion without streaming answers only at its end (openai-python's default)
 
 CHAT_ROLES = frozenset({"system", "user", "assistant", "tool", "developer", "function"})
 IMAGE_FORMATS = ("url", "b64_json")
@@ -2257,8 +2635,13 @@ def chat_completion_call(
     frequency_penalty: Optional[float] = None,
     presence_penalty: Optional[float] = None,
     params: Optional[Mapping[str, Any]] = None,
+    timeout: Optional[float] = None,
 ) -> Call[ChatCompletion]:
-    """POST /v1/chat/completions; other keyword arguments go into the body unchanged."""
+    """POST /v1/chat/completions; other keyword arguments go into the body unchanged.
+
+    Without streaming the answer comes only at the end of the generation: the
+    read timeout is then at least SLOW_CHAT, unless ``timeout`` is given.
+    """
     _check_str("model", model, required=True)
     _check_int("max_tokens", max_tokens, 1)
     _check_number("temperature", temperature, 0, 2)
@@ -2277,7 +2660,15 @@ def chat_completion_call(
         presence_penalty=presence_penalty,
     )
     body.update(params or {})
-    return Call("POST", "/chat/completions", decode_bare(ChatCompletion), body=body, inference=True)
+    return Call(
+        "POST",
+        "/chat/completions",
+        decode_bare(ChatCompletion),
+        body=body,
+        inference=True,
+        min_timeout=0.0 if stream else SLOW_CHAT,
+        timeout=timeout,
+    )
 
 
 def _with_images(body: Dict[str, Any], params: Mapping[str, Any]) -> Dict[str, Any]:
@@ -2572,6 +2963,7 @@ def chat_completion(
     stop: Union[str, Sequence[str], None] = None,
     frequency_penalty: Optional[float] = None,
     presence_penalty: Optional[float] = None,
+    timeout: Optional[float] = None,
     **params: Any,
 ) -> ChatCompletion: ...
 
@@ -2590,6 +2982,7 @@ def chat_completion(
     stop: Union[str, Sequence[str], None] = None,
     frequency_penalty: Optional[float] = None,
     presence_penalty: Optional[float] = None,
+    timeout: Optional[float] = None,
     **params: Any,
 ) -> ChatStream: ...
 
@@ -2607,28 +3000,33 @@ def chat_completion(
     stop: Union[str, Sequence[str], None] = None,
     frequency_penalty: Optional[float] = None,
     presence_penalty: Optional[float] = None,
+    timeout: Optional[float] = None,
     **params: Any,
 ) -> Union[ChatCompletion, ChatStream]:
     """Chat completion (POST /v1/chat/completions); extra keyword arguments go into the body.
 
     Returns a ``ChatCompletion``; with ``stream=True``, a ``ChatStream`` of
     chunk dicts (``chunk["choices"][0]["delta"]``), each handed out as soon
-    as it arrives. A stream is never retried once it started.
+    as it arrives. A stream is never retried once it started. Without
+    streaming the read timeout is at least 600 s; ``timeout`` sets this
+    call's own (per read, for a stream).
     """
     call = chat_completion_call(
-        model, messages, stream, max_tokens, temperature, top_p, stop, frequency_penalty, presence_penalty, params
-    )
+        model, messages, stream, max_tokens, temperature, top_p, stop, frequency_penalty, presence_penalty, params,
+        timeout,
+    )  # fmt: skip
     if stream:
-        return ChatStream(open_stream(session, call))
+        chat_stream = ChatStream(open_stream(session, call))
+        session.track(chat_stream)
+        return chat_stream
     return send(session, call)
 
 
 def open_stream(session: Session, /, call: Call[Any]) -> requests.Response:
     """Send a call and return its streaming response once the status is a success."""
-    try:
-        response = session.http.send(session.prepare(call), **session.send_options(call, stream=True))
-    except TRANSPORT_ERRORS as exc:
-        raise _transport_error(exc) from None
+    started = time.monotonic()
+    response = _open(session, call, started)
+    log_exchange(call.method, response.url, response.status_code, _attempts(response), started, response.headers)
     if response.status_code >= 300:
         try:
             call.finish(response.status_code, response.headers, _read_capped(response))
@@ -2651,7 +3049,9 @@ class ChatStream(Iterator[Dict[str, Any]]):
     """The chunks of a streamed chat completion, as dicts.
 
     Closes its connection at ``[DONE]``, on an error, when the caller calls
-    ``close()`` or leaves a ``with`` block, or when it is garbage-collected.
+    ``close()`` or leaves a ``with`` block, when the client is closed, or
+    when it is garbage-collected. Leaving a ``for`` loop early (``break``)
+    does not close it while it is still referenced: use ``with`` for that.
     """
 
     def __init__(self, response: requests.Response) -> None:
@@ -2659,6 +3059,7 @@ class ChatStream(Iterator[Dict[str, Any]]):
         self._parser = ChatStreamParser()
         self._ready: Deque[Dict[str, Any]] = collections.deque()
         self._read = _read_what_arrived(response.raw)
+        self._cut_short: Optional[str] = None
         self.closed = False
 
     def __iter__(self) -> ChatStream:
@@ -2667,10 +3068,16 @@ class ChatStream(Iterator[Dict[str, Any]]):
     def __next__(self) -> Dict[str, Any]:
         while not self._ready:
             if self.closed or self._parser.done:
-                self.close()
+                self._end()
                 raise StopIteration
             self._ready.extend(self._pull())
         return self._ready.popleft()
+
+    def _end(self) -> None:
+        self.close()
+        if self._cut_short is not None:
+            reason, self._cut_short = self._cut_short, None
+            raise ConnectionError(f"{reason} before the stream ended", code="stream_closed")
 
     def _pull(self) -> List[Dict[str, Any]]:
         try:
@@ -2680,17 +3087,23 @@ class ChatStream(Iterator[Dict[str, Any]]):
                 return self._parser.feed(data)
             self._parser.end()
             return []
-        except RuncrateError:
+        except BaseException as exc:  # an error, or KeyboardInterrupt: the connection must not outlive it
             self.close()
-            raise
-        except TRANSPORT_ERRORS as exc:
-            self.close()
-            raise _transport_error(exc) from None
+            error = _as_sdk_error(exc)
+            if error is exc:
+                raise
+            raise error from None
 
-    def close(self) -> None:
-        """Stop reading and close the connection (without draining it)."""
+    def close(self, reason: Optional[str] = None) -> None:
+        """Stop reading and close the connection (without draining it).
+
+        With a ``reason`` (the client was closed), the next read raises
+        ``ConnectionError`` instead of ending quietly: the answer is incomplete.
+        """
         if not self.closed:
             self.closed = True
+            if reason is not None and not self._parser.done:
+                self._cut_short = reason
             self.response.close()
 
     def __enter__(self) -> ChatStream:
@@ -2707,13 +3120,14 @@ class ChatStream(Iterator[Dict[str, Any]]):
 SSE_READ_SIZE = 64 * 1024
 
 
-def _read_what_arrived(raw: Any) -> Callable[[int], bytes]:
+def _read_what_arrived(raw: Any, fallback_size: int = 1) -> Callable[[int], bytes]:
     # read1 (urllib3 2) hands over whatever bytes have arrived; read(n) would
-    # wait for n. urllib3 1.x lacks read1: one byte at a time never waits either.
+    # wait for n. urllib3 1.x lacks read1: there, read fallback_size bytes at a
+    # time (one byte never waits for more to come).
     read1: Optional[Callable[[int], bytes]] = getattr(raw, "read1", None)
     if read1 is not None:
         return read1
-    return lambda size: bytes(raw.read(1))
+    return lambda size: bytes(raw.read(fallback_size))
 
 
 def generate_image(
@@ -2773,21 +3187,27 @@ def download_video_to_file(
     The bytes go to a temporary file beside ``path``, renamed into place only
     when complete: a failed download leaves no file. ``on_progress(done, total)``
     is called after each chunk (``total`` is None without a Content-Length).
+    Network failures raise SDK errors; a local one (a full disk, an error
+    raised by ``on_progress``) is raised as it is.
     """
     download = FileDownload(path)
     try:
-        with open_stream(session, download_video_call(video_id)) as response:
-            download.expect(response.headers)
-            for chunk in response.iter_content(DOWNLOAD_CHUNK):
-                done, total = download.write(chunk)
-                if on_progress is not None:
-                    on_progress(done, total)
+        _download_into(session, video_id, download, on_progress)
         return download.finish()
-    except BaseException as exc:
+    except BaseException:
         download.abandon()
-        if isinstance(exc, TRANSPORT_ERRORS) and not isinstance(exc, RuncrateError):
-            raise _transport_error(exc) from None
         raise
+
+
+def _download_into(
+    session: Session, video_id: str, download: FileDownload, on_progress: Optional[Callable[[int, Optional[int]], Any]]
+) -> None:
+    with open_stream(session, download_video_call(video_id)) as response:
+        download.expect(response.headers)
+        for chunk in network_chunks(response.iter_content(DOWNLOAD_CHUNK)):
+            done, total = download.write(chunk)
+            if on_progress is not None:
+                on_progress(done, total)
 
 
 DOWNLOAD_CHUNK = 1024 * 1024
@@ -2807,19 +3227,25 @@ def generate_video_and_save(
 ) -> VideoJob:
     """Submit a video job, poll until it completes, stream it to ``path``; returns the final job.
 
-    ``on_status`` sees each polled job (not the submit answer). A failed job,
-    or one still running after ``timeout`` seconds, raises
-    ``VideoGenerationError`` (also a ``RuntimeError``) carrying the job.
+    The destination is checked (a temporary file made beside it) before the
+    paid job is submitted. ``on_status`` sees the submitted job, then each
+    polled one, so the job id is known at once. A failed job, or one still
+    running after ``timeout`` seconds, raises ``VideoGenerationError`` (also
+    a ``RuntimeError``); every error raised after the submit carries the
+    last known job in ``error.job``, so that the work can be resumed.
     """
-    job = generate_video(session, model=model, prompt=prompt, **params)
-    wait = VideoWait(poll_interval, timeout)
-    while not wait.finished(job):
-        time.sleep(wait.poll_interval)
-        job = get_video_status(session, job.id)
-        if on_status is not None:
-            on_status(job)
-    download_video_to_file(session, job.id, path)
-    return job
+    download = FileDownload(path)
+    job: Optional[VideoJob] = None
+    try:
+        job = run_flow(session, video_flow(model, prompt, poll_interval, timeout, params), on_status)
+        _download_into(session, job.id, download, None)
+        download.finish()
+        return job
+    except BaseException as exc:
+        download.abandon()
+        if isinstance(exc, RuncrateError) and exc.job is None:
+            exc.job = job
+        raise
 
 
 def text_to_speech(
@@ -2974,6 +3400,7 @@ class ChatCompletionFunction(Protocol[C_co, S_co]):
         stop: Union[str, Sequence[str], None] = None,
         frequency_penalty: Optional[float] = None,
         presence_penalty: Optional[float] = None,
+        timeout: Optional[float] = None,
         **params: Any,
     ) -> C_co: ...
 
@@ -2990,6 +3417,7 @@ class ChatCompletionFunction(Protocol[C_co, S_co]):
         stop: Union[str, Sequence[str], None] = None,
         frequency_penalty: Optional[float] = None,
         presence_penalty: Optional[float] = None,
+        timeout: Optional[float] = None,
         **params: Any,
     ) -> S_co: ...
 
@@ -3113,6 +3541,8 @@ class Runcrate:
         max_retries: int = DEFAULT_MAX_RETRIES,
         environment: Optional[str] = None,
         headers: Optional[Mapping[str, str]] = None,
+        http: Optional[requests.Session] = None,
+        connection_limit: int = DEFAULT_CONNECTION_LIMIT,
         session: Optional[Session] = None,
     ) -> None:
         self.session = session or Session(
@@ -3123,6 +3553,8 @@ class Runcrate:
             max_retries=max_retries,
             environment=environment,
             headers=headers,
+            http=http,
+            connection_limit=connection_limit,
         )
         self.instances = Instances(self.session)
         self.ssh_keys = SSHKeys(self.session)
@@ -3136,7 +3568,7 @@ class Runcrate:
         self.videos = Videos(self.session)
 
     def close(self) -> None:
-        """Close the client's connections."""
+        """Close the client's open streams and connections; a later call reopens them."""
         self.session.close()
 
     def __enter__(self) -> Runcrate:

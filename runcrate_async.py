@@ -22,11 +22,13 @@ import asyncio
 import collections
 import inspect
 import os
+import threading
 import time
+import weakref
 from typing import (
     TYPE_CHECKING,
     Any,
-    AsyncIterator,
+    AsyncGenerator,
     Awaitable,
     Callable,
     Deque,
@@ -91,11 +93,17 @@ class AsyncSession(rc.SessionConfig):
     """``runcrate.Session``'s configuration, owning one ``aiohttp.ClientSession``.
 
     The ClientSession is made on first use, inside the running loop, with a
-    ``TCPConnector(limit=connection_limit)``. The proxy variables work as
-    with aiohttp's ``trust_env=True``, but are read once per API surface:
-    aiohttp would read them in a thread on every request. Pass ``http=`` to
-    use your own ClientSession: its settings are left alone, and it is never
-    closed by the SDK. ``await close()``, or use ``async with``.
+    ``TCPConnector(limit=connection_limit)``. It belongs to that loop: used
+    from another loop (one ``asyncio.run`` per serverless invocation), or in
+    a forked child, the session makes a new one; the old one is closed when
+    its loop shuts down (``asyncio.run`` does that) and a forked child never
+    touches its parent's. The proxy variables work as with aiohttp's
+    ``trust_env=True``, but are read once per API surface: aiohttp would read
+    them in a thread on every request. Pass ``http=`` to use your own
+    ClientSession: its settings are left alone, it is never closed by the
+    SDK, and using it from another loop raises ``RuncrateError``
+    ``wrong_event_loop``. ``await close()``, or use ``async with``; a closed
+    session reopens on its next call.
     """
 
     def __init__(
@@ -109,7 +117,7 @@ class AsyncSession(rc.SessionConfig):
         environment: Optional[str] = None,
         headers: Optional[Mapping[str, str]] = None,
         http: Optional[aiohttp.ClientSession] = None,
-        connection_limit: int = 100,
+        connection_limit: int = rc.DEFAULT_CONNECTION_LIMIT,
     ) -> None:
         super().__init__(
             api_key,
@@ -122,20 +130,59 @@ class AsyncSession(rc.SessionConfig):
         )
         self._http = http
         self._owns_http = http is None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._closer: Optional[AsyncGenerator[None, None]] = None
+        self._pid = os.getpid()
+        self._streams: weakref.WeakSet[AsyncChatStream] = weakref.WeakSet()
         self._proxies: Dict[bool, Dict[str, Any]] = {}
-        self.connection_limit = connection_limit
+        self.connection_limit = rc.check_connection_limit(connection_limit)
         defaults = {"User-Agent": rc._user_agent("aiohttp", aiohttp.__version__), "Accept": "application/json"}
         # Sent on every request, so that a caller's own ClientSession gets them too.
         self._base_headers = self.session_headers(defaults)
-        self._timeouts: Dict[float, aiohttp.ClientTimeout] = {}
+        self._timeouts: Dict[Tuple[Optional[float], ...], aiohttp.ClientTimeout] = {}
 
     @property
     def http(self) -> aiohttp.ClientSession:
-        """The ``aiohttp.ClientSession``, made on first use (call it inside the running loop)."""
-        if self._http is None:
-            connector = aiohttp.TCPConnector(limit=self.connection_limit)
-            self._http = aiohttp.ClientSession(connector=connector, trust_env=False)  # see proxy_for
+        """The ``aiohttp.ClientSession`` of the running loop, made on first use (read it inside the loop)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._http is None or self._pid != os.getpid():
+            self._bind(loop)
+        assert self._http is not None  # noqa: S101 - _bind made it
         return self._http
+
+    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._pid != os.getpid():  # a forked child: the parent's pool is not ours to use or close
+            rc._INHERITED_POOLS.append((self._http, self._closer))
+            self._pid, self._closer, self._streams = os.getpid(), None, weakref.WeakSet()
+            if self._owns_http:
+                self._http = None
+        if not self._owns_http:
+            if getattr(self._http, "_loop", loop) is not loop:
+                raise RuncrateError(
+                    "the aiohttp.ClientSession passed as http= belongs to another event loop (or process): "
+                    "make it, and the client, inside the loop that uses them",
+                    code="wrong_event_loop",
+                )
+            self._loop = loop
+            return
+        if self._http is not None and not self._http.closed:
+            # Made in another loop: it cannot serve this one. It is closed when its loop shuts
+            # down (by _close_with_its_loop), or at once if that loop is gone already.
+            self._release_pool()
+        connector = aiohttp.TCPConnector(limit=self.connection_limit)
+        self._http = aiohttp.ClientSession(connector=connector, trust_env=False)  # see proxy_for
+        self._loop = loop
+        self._closer = _close_with_its_loop(self._http)
+        _start(self._closer)
+
+    def _release_pool(self) -> None:
+        old_loop, http = self._loop, self._http
+        if old_loop is None or http is None or not old_loop.is_closed():
+            return  # still open in a live loop: its shutdown closes it
+        connector = http.connector
+        if connector is not None:
+            connector._close()  # its loop is closed: this only marks it closed, touching no socket
+        self._closer = None
 
     def proxy_for(self, call: Call[Any]) -> Dict[str, Any]:
         """``proxy``/``proxy_auth`` from the environment for a call's surface (none for a caller's ClientSession)."""
@@ -155,27 +202,63 @@ class AsyncSession(rc.SessionConfig):
         """Every header of a call: the session's, then the call's own."""
         return {**self._base_headers, **call.request_headers()}
 
-    def client_timeout(self, call: Call[Any]) -> aiohttp.ClientTimeout:
-        """Connect and read timeouts of a call (slow routes read for at least their minimum)."""
-        timeout = self._timeouts.get(call.min_timeout)
+    def client_timeout(self, call: Call[Any], stream: bool = False) -> aiohttp.ClientTimeout:
+        """Connect and read timeouts of a call (slow routes read for at least their minimum).
+
+        A call that is not streamed also has a deadline for the whole attempt
+        (twice its read timeout): a server trickling bytes cannot hold it.
+        """
+        connect, read = self.timeouts_for(call)
+        total = None if stream or read is None else rc.ATTEMPT_DEADLINE_FACTOR * read
+        key = (connect, read, total)
+        timeout = self._timeouts.get(key)
         if timeout is None:
-            connect, read = self.timeouts_for(call)
-            timeout = self._timeouts[call.min_timeout] = aiohttp.ClientTimeout(
-                total=None, connect=connect, sock_read=read
-            )
+            timeout = self._timeouts[key] = aiohttp.ClientTimeout(total=total, connect=connect, sock_read=read)
         return timeout
 
+    def track(self, stream: AsyncChatStream) -> None:
+        """Remember an open stream, so that ``close()`` closes it too."""
+        self._streams.add(stream)
+
     async def close(self) -> None:
-        """Close the ClientSession and its connections (one passed in by the caller stays open)."""
-        if self._http is not None and self._owns_http:
-            await self._http.close()
-        self._http = None
+        """Close the open streams and the ClientSession (one passed in by the caller stays open)."""
+        for stream in list(self._streams):
+            await stream.aclose(reason="the client was closed")
+        self._streams = weakref.WeakSet()
+        if self._pid != os.getpid() or not self._owns_http:
+            return
+        closer, http = self._closer, self._http
+        self._closer = self._http = self._loop = None
+        if closer is not None:
+            await closer.aclose()
+        elif http is not None:
+            await http.close()
 
     async def __aenter__(self) -> AsyncSession:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+async def _close_with_its_loop(http: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    """Closes ``http`` when its loop shuts down.
+
+    Started once, it waits at its ``yield``: the loop keeps it among its async
+    generators, and ``asyncio.run`` (``loop.shutdown_asyncgens``) finalises
+    them before closing, which runs the ``finally`` while the loop still runs.
+    """
+    try:
+        yield
+    finally:
+        await http.close()
+
+
+def _start(generator: AsyncGenerator[None, None]) -> None:
+    try:
+        generator.asend(None).send(None)  # runs to the yield: no await comes before it
+    except StopIteration:
+        pass
 
 
 # ======================================================================
@@ -198,27 +281,44 @@ def _transport_error(exc: BaseException) -> RuncrateError:
         return rc.ConnectionError(f"TLS failure: {text}", code="tls_error")
     if isinstance(exc, aiohttp.ClientConnectorError):
         return rc.ConnectionError(f"could not connect: {text}", code="connect_error")
+    if isinstance(exc, RuntimeError):  # aiohttp's word for a closed session or a loop that is gone
+        return RuncrateError(f"the request could not be sent: {text}", code="client_closed")
     return rc.ConnectionError(f"the connection failed before a complete answer: {text}", code="connection_error")
 
 
 TRANSPORT_ERRORS: Tuple[Type[BaseException], ...] = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 
+def _as_sdk_error(exc: BaseException) -> BaseException:
+    """A transport failure as the SDK's error; anything else (a local error, a cancellation) as it is."""
+    if isinstance(exc, TRANSPORT_ERRORS) and not isinstance(exc, RuncrateError):
+        return _transport_error(exc)
+    return exc
+
+
 def _never_connected(error: RuncrateError) -> bool:
     return error.code in ("connect_error", "connect_timeout", "dns_error")
 
 
-async def _request(session: AsyncSession, call: Call[Any], body: Any) -> aiohttp.ClientResponse:
-    return await session.http.request(
-        call.method,
-        session.url_for(call),
-        params=session.params_for(call),
-        data=body,
-        headers=_with_length(session.request_headers(call), call),
-        timeout=session.client_timeout(call),
-        allow_redirects=False,
-        **session.proxy_for(call),
-    )
+async def _request(session: AsyncSession, call: Call[Any], stream: bool) -> aiohttp.ClientResponse:
+    http = session.http
+    body = _async_body(call)
+    try:
+        return await http.request(
+            call.method,
+            session.url_for(call),
+            params=session.params_for(call),
+            data=body,
+            headers=_with_length(session.request_headers(call), call),
+            timeout=session.client_timeout(call, stream),
+            allow_redirects=False,
+            **session.proxy_for(call),
+        )
+    except RuntimeError as exc:
+        raise _transport_error(exc) from None
+    finally:
+        if isinstance(body, _FileParts):
+            await body.aclose()
 
 
 def _with_length(headers: Dict[str, str], call: Call[Any]) -> Dict[str, str]:
@@ -227,23 +327,30 @@ def _with_length(headers: Dict[str, str], call: Call[Any]) -> Dict[str, str]:
     return headers
 
 
-async def _open(session: AsyncSession, call: Call[Any]) -> Tuple[aiohttp.ClientResponse, int]:
+async def _open(
+    session: AsyncSession, call: Call[Any], started: float, stream: bool = False
+) -> Tuple[aiohttp.ClientResponse, int]:
     """Send a call, retrying by ``runcrate``'s rules; returns the response that is not retried, and the attempts."""
     attempt = 0
+    url = session.url_for(call)
     while True:
         try:
-            response = await _request(session, call, _async_body(call))
+            response = await _request(session, call, stream)
         except TRANSPORT_ERRORS as exc:
             error = _transport_error(exc)
             if attempt < session.max_retries and rc.should_retry_transport(call.method, not _never_connected(error)):
-                await asyncio.sleep(rc.retry_delay(attempt))
+                delay = rc.retry_delay(attempt)
+                rc.log_retry(call.method, url, error.code, attempt, delay)
+                await asyncio.sleep(delay)
                 attempt += 1
                 continue
+            rc.log_failure(call.method, url, error, started)
             raise error from None
         if attempt < session.max_retries and rc.should_retry_status(call.method, response.status):
-            retry_after = response.headers.get("Retry-After")
+            delay = rc.retry_delay(attempt, response.headers.get("Retry-After"))
             response.release()
-            await asyncio.sleep(rc.retry_delay(attempt, retry_after))
+            rc.log_retry(call.method, url, str(response.status), attempt, delay)
+            await asyncio.sleep(delay)
             attempt += 1
             continue
         return response, attempt + 1
@@ -252,23 +359,44 @@ async def _open(session: AsyncSession, call: Call[Any]) -> Tuple[aiohttp.ClientR
 async def send(session: AsyncSession, call: Call[T]) -> T:
     """Send one call (retries included) and decode its answer."""
     started = time.monotonic()
-    response, attempts = await _open(session, call)
+    response, attempts = await _open(session, call, started)
     try:
-        body = await response.read()
-    except TRANSPORT_ERRORS as exc:
-        raise _transport_error(exc) from None
-    finally:
-        response.release()
-    rc.log_exchange(call.method, call.path, response.status, attempts, started, response.headers.get("x-request-id"))
+        body = await _read_body(response, None if call.raw else rc.MAX_ANSWER_BYTES)
+    except BaseException as exc:
+        response.close()
+        error = _as_sdk_error(exc)
+        rc.log_failure(call.method, str(response.url), error, started)
+        if error is exc:
+            raise
+        raise error from None
+    response.release()
+    rc.log_exchange(call.method, str(response.url), response.status, attempts, started, response.headers)
     try:
         return call.finish(response.status, response.headers, body)
     except RuncrateError as error:
         raise session.redact(error) from None
 
 
+async def _read_body(response: aiohttp.ClientResponse, limit: Optional[int]) -> bytes:
+    if limit is None:
+        return await response.read()
+    parts: List[bytes] = []
+    size = 0
+    while True:
+        chunk = await response.content.readany()
+        if not chunk:
+            return b"".join(parts)
+        size += len(chunk)
+        if size > limit:
+            raise rc._invalid_response(f"the answer is larger than {limit // 2**20} MB", response.status)
+        parts.append(chunk)
+
+
 async def open_stream(session: AsyncSession, call: Call[Any]) -> aiohttp.ClientResponse:
     """Send a call and return its response unread, once its status is a success."""
-    response, _ = await _open(session, call)
+    started = time.monotonic()
+    response, attempts = await _open(session, call, started, stream=True)
+    rc.log_exchange(call.method, str(response.url), response.status, attempts, started, response.headers)
     if response.status >= 300:
         try:
             body = await response.content.read(64 * 1024)
@@ -285,36 +413,68 @@ async def open_stream(session: AsyncSession, call: Call[Any]) -> aiohttp.ClientR
 
 def _async_body(call: Call[Any]) -> Any:
     if isinstance(call.body, MultipartBody):
-        return _read_in_thread(call.body)
+        return _FileParts(call.body)
     return call.encoded_body()
 
 
-async def _read_in_thread(body: MultipartBody) -> AsyncIterator[bytes]:
-    # The multipart parts come from runcrate; file reads happen off the event loop.
-    parts = iter(body)
-    while True:
-        chunk = await asyncio.to_thread(next, parts, None)
+class _FileParts:
+    """A multipart body read off the event loop, closed (with any file the SDK opened) once the request ends.
+
+    aiohttp does not close a body iterator it abandons; the request driver does.
+    """
+
+    def __init__(self, body: MultipartBody) -> None:
+        self._parts = iter(body)
+        self._lock = threading.Lock()  # a read still running in its thread finishes before the close
+
+    def __aiter__(self) -> _FileParts:
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = await asyncio.to_thread(self._next)
         if chunk is None:
-            return
-        yield chunk
+            raise StopAsyncIteration
+        return chunk
+
+    def _next(self) -> Optional[bytes]:
+        with self._lock:
+            return next(self._parts, None)
+
+    def _close(self) -> None:
+        with self._lock:
+            close = getattr(self._parts, "close", None)
+            if close is not None:
+                close()
+
+    async def aclose(self) -> None:
+        """Close the parts' generator, and so the file it opened."""
+        await asyncio.to_thread(self._close)
 
 
 # ======================================================================
 # Streams and downloads
 # ======================================================================
 
+DONE_GRACE = 0.05  # seconds to wait, after [DONE], for the body's end, so the connection can be reused
+
 
 class AsyncChatStream:
     """The chunks of a streamed chat completion, as dicts: ``async for chunk in stream``.
 
-    Closes its connection at ``[DONE]``, on an error, on ``aclose()``, when an
-    ``async with`` block ends, or when the task reading it is cancelled.
+    Use ``async with stream:`` to close it when leaving early. It closes its
+    connection at ``[DONE]`` (handing it back to the pool when the body
+    ended too), on an error, on ``aclose()``, when an ``async with`` block
+    ends, when the task reading it is cancelled, when the client is closed,
+    or when it is garbage-collected.
     """
 
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self.response = response
         self._parser = ChatStreamParser()
         self._ready: Deque[Dict[str, Any]] = collections.deque()
+        self._loop = asyncio.get_running_loop()
+        self._pid = os.getpid()
+        self._cut_short: Optional[str] = None
         self.closed = False
 
     def __aiter__(self) -> AsyncChatStream:
@@ -322,11 +482,18 @@ class AsyncChatStream:
 
     async def __anext__(self) -> Dict[str, Any]:
         while not self._ready:
-            if self.closed or self._parser.done:
-                await self.aclose()
+            if self._parser.done:
+                await self._finish()
+            if self.closed:
+                self._end()
                 raise StopAsyncIteration
             self._ready.extend(await self._pull())
         return self._ready.popleft()
+
+    def _end(self) -> None:
+        if self._cut_short is not None:
+            reason, self._cut_short = self._cut_short, None
+            raise rc.ConnectionError(f"{reason} before the stream ended", code="stream_closed")
 
     async def _pull(self) -> List[Dict[str, Any]]:
         try:
@@ -336,20 +503,39 @@ class AsyncChatStream:
                 return self._parser.feed(data)
             self._parser.end()
             return []
-        except RuncrateError:
+        except BaseException as exc:  # an error, or a cancellation: the connection must not outlive it
             await self.aclose()
-            raise
-        except TRANSPORT_ERRORS as exc:
-            await self.aclose()
-            raise _transport_error(exc) from None
-        except BaseException:  # cancelled: the connection must not outlive the task
-            await self.aclose()
-            raise
+            error = _as_sdk_error(exc)
+            if error is exc:
+                raise
+            raise error from None
 
-    async def aclose(self) -> None:
-        """Stop reading and close the connection (without draining it)."""
+    async def _finish(self) -> None:
+        # After [DONE] the body's end usually arrives at once: then the connection goes back to the pool.
+        if self.closed:
+            return
+        self.closed = True
+        content = self.response.content
+        if not content.at_eof():
+            try:
+                await asyncio.wait_for(content.readany(), DONE_GRACE)
+            except TRANSPORT_ERRORS:
+                pass
+        if content.at_eof():
+            self.response.release()
+        else:
+            self.response.close()
+
+    async def aclose(self, reason: Optional[str] = None) -> None:
+        """Stop reading and close the connection (without draining it).
+
+        With a ``reason`` (the client was closed), the next read raises
+        ``ConnectionError`` instead of ending quietly: the answer is incomplete.
+        """
         if not self.closed:
             self.closed = True
+            if reason is not None and not self._parser.done:
+                self._cut_short = reason
             self.response.close()
 
     async def __aenter__(self) -> AsyncChatStream:
@@ -357,6 +543,20 @@ class AsyncChatStream:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+    def __del__(self) -> None:
+        # Dropped unclosed (an early break, then no reference left): free the connection.
+        if getattr(self, "closed", True) or self._pid != os.getpid() or self._loop.is_closed():
+            return
+        self.closed = True
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            self.response.close()
+        else:
+            self._loop.call_soon_threadsafe(self.response.close)
 
 
 async def _maybe_await(result: Any) -> None:
@@ -549,6 +749,7 @@ async def chat_completion(
     stop: Union[str, Sequence[str], None] = None,
     frequency_penalty: Optional[float] = None,
     presence_penalty: Optional[float] = None,
+    timeout: Optional[float] = None,
     **params: Any,
 ) -> ChatCompletion: ...
 
@@ -567,6 +768,7 @@ async def chat_completion(
     stop: Union[str, Sequence[str], None] = None,
     frequency_penalty: Optional[float] = None,
     presence_penalty: Optional[float] = None,
+    timeout: Optional[float] = None,
     **params: Any,
 ) -> AsyncChatStream: ...
 
@@ -584,14 +786,18 @@ async def chat_completion(
     stop: Union[str, Sequence[str], None] = None,
     frequency_penalty: Optional[float] = None,
     presence_penalty: Optional[float] = None,
+    timeout: Optional[float] = None,
     **params: Any,
 ) -> Union[ChatCompletion, AsyncChatStream]:
     """Chat completion; with ``stream=True``, an ``AsyncChatStream`` of chunk dicts."""
     call = rc.chat_completion_call(
-        model, messages, stream, max_tokens, temperature, top_p, stop, frequency_penalty, presence_penalty, params
-    )
+        model, messages, stream, max_tokens, temperature, top_p, stop, frequency_penalty, presence_penalty, params,
+        timeout,
+    )  # fmt: skip
     if stream:
-        return AsyncChatStream(await open_stream(session, call))
+        chat_stream = AsyncChatStream(await open_stream(session, call))
+        session.track(chat_stream)
+        return chat_stream
     return await send(session, call)
 
 
@@ -619,15 +825,19 @@ async def generate_image(
     return await send(session, call)
 
 
-async def image_bytes(image: ImageData) -> bytes:
-    """An image's bytes: decoded locally, or fetched from its URL without the API key."""
+async def image_bytes(image: ImageData, timeout: float = 120.0) -> bytes:
+    """An image's bytes: decoded locally, or fetched from its URL without the API key (``ImageData.to_bytes``)."""
     if image.b64_json or not image.url or not image.url.startswith(("http://", "https://")):
         return image.to_bytes()
-    async with aiohttp.ClientSession(trust_env=True) as http, http.get(image.url) as response:
-        body = await response.read()
-        if response.status >= 400:
-            raise rc.error_from_response(response.status, response.headers, body)
-        return body
+    limits = aiohttp.ClientTimeout(total=rc.ATTEMPT_DEADLINE_FACTOR * timeout, connect=timeout, sock_read=timeout)
+    try:
+        async with aiohttp.ClientSession(trust_env=True, timeout=limits) as http, http.get(image.url) as response:
+            body = await response.read()
+    except TRANSPORT_ERRORS as exc:
+        raise _transport_error(exc) from None
+    if response.status >= 400:
+        raise rc.error_from_response(response.status, response.headers, body)
+    return body
 
 
 async def generate_video(session: AsyncSession, /, *, model: str, prompt: str, **params: Any) -> VideoJob:
@@ -653,24 +863,68 @@ async def download_video_to_file(
     *,
     on_progress: Optional[Callable[[int, Optional[int]], Any]] = None,
 ) -> str:
-    """Stream a finished video to ``path`` in constant memory, atomically; returns the path."""
+    """Stream a finished video to ``path`` in constant memory, atomically; returns the path.
+
+    ``on_progress`` may be a function or a coroutine function; a local failure
+    (a full disk, an error raised by ``on_progress``) is raised as it is.
+    """
     download = rc.FileDownload(path)
     try:
-        response = await open_stream(session, rc.download_video_call(video_id))
-        download.expect(response.headers)
-        try:
-            async for chunk in response.content.iter_chunked(rc.DOWNLOAD_CHUNK):
-                done, total = await asyncio.to_thread(download.write, chunk)
-                if on_progress is not None:
-                    await _maybe_await(on_progress(done, total))
-        finally:
-            response.release()
+        await _download_into(session, video_id, download, on_progress)
         return download.finish()
-    except BaseException as exc:
+    except BaseException:
         download.abandon()
-        if isinstance(exc, TRANSPORT_ERRORS) and not isinstance(exc, RuncrateError):
-            raise _transport_error(exc) from None
         raise
+
+
+async def _download_into(
+    session: AsyncSession,
+    video_id: str,
+    download: rc.FileDownload,
+    on_progress: Optional[Callable[[int, Optional[int]], Any]],
+) -> None:
+    response = await open_stream(session, rc.download_video_call(video_id))
+    try:
+        download.expect(response.headers)
+        chunks = response.content.iter_chunked(rc.DOWNLOAD_CHUNK)
+        while True:
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                break
+            except TRANSPORT_ERRORS as exc:
+                raise _as_sdk_error(exc) from None
+            done, total = await asyncio.to_thread(download.write, chunk)
+            if on_progress is not None:
+                await _maybe_await(on_progress(done, total))
+    finally:
+        response.release()
+
+
+async def run_flow(session: AsyncSession, flow: rc.Flow[T], on_progress: Optional[Callable[[Any], Any]] = None) -> T:
+    """Drive a flow (``runcrate.run_flow``'s twin): calls sent, sleeps awaited, progress reported."""
+    last: Any = None
+    answer: Any = None
+    try:
+        while True:
+            step = flow.send(answer)
+            answer = None
+            if isinstance(step, Call):
+                answer = await send(session, step)
+            elif isinstance(step, rc.Sleep):
+                await asyncio.sleep(step.seconds)
+            else:
+                last = step.value
+                if on_progress is not None:
+                    await _maybe_await(on_progress(step.value))
+    except StopIteration as finished:
+        return finished.value  # type: ignore[no-any-return]
+    except RuncrateError as error:
+        if error.job is None:
+            error.job = last
+        raise
+    finally:
+        flow.close()
 
 
 async def generate_video_and_save(
@@ -685,16 +939,22 @@ async def generate_video_and_save(
     on_status: Optional[Callable[[VideoJob], Any]] = None,
     **params: Any,
 ) -> VideoJob:
-    """Submit, poll, stream to ``path``; ``on_status`` may be a function or a coroutine function."""
-    job = await generate_video(session, model=model, prompt=prompt, **params)
-    wait = rc.VideoWait(poll_interval, timeout)
-    while not wait.finished(job):
-        await asyncio.sleep(wait.poll_interval)
-        job = await get_video_status(session, job.id)
-        if on_status is not None:
-            await _maybe_await(on_status(job))
-    await download_video_to_file(session, job.id, path)
-    return job
+    """Submit, poll and stream to ``path``, as ``runcrate.generate_video_and_save``.
+
+    ``on_status`` may be a function or a coroutine function.
+    """
+    download = rc.FileDownload(path)
+    job: Optional[VideoJob] = None
+    try:
+        job = await run_flow(session, rc.video_flow(model, prompt, poll_interval, timeout, params), on_status)
+        await _download_into(session, job.id, download, None)
+        download.finish()
+        return job
+    except BaseException as exc:
+        download.abandon()
+        if isinstance(exc, RuncrateError) and exc.job is None:
+            exc.job = job
+        raise
 
 
 async def text_to_speech(

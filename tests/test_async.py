@@ -108,7 +108,7 @@ def test_on_status_may_be_a_coroutine_function(emu: Any, tmp_path: Path) -> None
                 tmp_path / "v.mp4", model="google/veo-3.0", prompt="p", poll_interval=0.0, on_status=on_status
             )
 
-    assert asyncio.run(main()).status == "completed" and seen == ["processing", "completed"]
+    assert asyncio.run(main()).status == "completed" and seen == ["queued", "processing", "completed"]
 
 
 def test_the_public_page_async_example(emu: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -223,14 +223,14 @@ def test_video_lifecycle_by_hand(api: Any) -> None:
     assert video[4:8] == b"ftyp" and len(video) == 256 * 1024
 
 
-def test_generate_video_and_save_reports_each_polled_status(api: Any, tmp_path: Path) -> None:
+def test_generate_video_and_save_reports_the_submitted_then_each_polled_status(api: Any, tmp_path: Path) -> None:
     statuses: List[str] = []
     target = tmp_path / "output.mp4"
     job = api(
         "generate_video_and_save", str(target), model=VIDEO_MODEL, prompt="A drone", duration=8, poll_interval=0.01,
         on_status=lambda j: statuses.append(j.status),
     )  # fmt: skip
-    assert job.status == "completed" and statuses == ["processing", "completed"]
+    assert job.status == "completed" and statuses == ["queued", "processing", "completed"]
     assert target.read_bytes()[4:8] == b"ftyp"
     assert [p.name for p in tmp_path.iterdir()] == ["output.mp4"]
 

@@ -130,7 +130,7 @@ def test_debug_logging_names_the_request_and_never_the_key(
     with caplog.at_level("DEBUG"):
         api("list_instances")
     lines = [r.getMessage() for r in caplog.records if r.name == "runcrate"]
-    assert any("GET /instances -> 200" in line and "req_" in line for line in lines), lines
+    assert any(f"GET {emu.url}/api/v1/instances -> 200" in line and "req_" in line for line in lines), lines
     assert all(key not in r.getMessage() and key not in str(r.args) for r in caplog.records)
 
 
@@ -235,7 +235,7 @@ def test_runcrate_log_debug_turns_the_request_log_on(emu: Any) -> None:
     env = {**os.environ, "RUNCRATE_LOG": "debug"}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert "runcrate DEBUG GET /instances -> 200" in done.stderr
+    assert f"runcrate INFO GET {emu.url}/api/v1/instances -> 200" in done.stderr
     assert "rc_live_env_logged_0000000001" not in done.stderr
     quiet = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert quiet.stderr == ""
