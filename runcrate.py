@@ -374,12 +374,23 @@ _SCAN_JSON: Callable[[str, int], Tuple[Any, int]] = _JSON_DECODER.scan_once  # t
 
 
 def parse_json(body: Union[bytes, str]) -> Any:
-    """Strict ``json.loads``: NaN, Infinity and nesting deeper than the parser allows raise ``ValueError``."""
+    """Strict ``json.loads``: NaN, Infinity and nesting deeper than the parser allows raise ``ValueError``.
+
+    The cyclic garbage collector is paused meanwhile: a large answer would
+    set it off many times for nothing, and a deeply nested one would run
+    other objects' finalisers at the very limit of the stack.
+    """
     text = body if isinstance(body, str) else body.decode(json.detect_encoding(body), "surrogatepass")
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
     try:
         return _JSON_DECODER.decode(text)
     except RecursionError:
         raise ValueError("the JSON is nested too deeply") from None
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _is_json(headers: Mapping[str, str]) -> bool:
@@ -1954,12 +1965,18 @@ def _stream_error(payload: Any) -> ApiError:
 
 def _loads(text: str) -> Any:
     """``parse_json`` for one value with no surrounding space, minus its wrapper's cost (streams decode many)."""
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()  # as in parse_json
     try:
         value, end = _SCAN_JSON(text, 0)
     except StopIteration:
         end = -1
     except RecursionError:
         raise ValueError("the JSON is nested too deeply") from None
+    finally:
+        if paused:
+            gc.enable()
     if end != len(text):  # leading or trailing text: let parse_json accept the space or reject the rest
         return parse_json(text)
     return value
@@ -3124,10 +3141,10 @@ def _read_what_arrived(raw: Any, fallback_size: int = 1) -> Callable[[int], byte
     # read1 (urllib3 2) hands over whatever bytes have arrived; read(n) would
     # wait for n. urllib3 1.x lacks read1: there, read fallback_size bytes at a
     # time (one byte never waits for more to come).
-    read1: Optional[Callable[[int], bytes]] = getattr(raw, "read1", None)
-    if read1 is not None:
-        return read1
-    return lambda size: bytes(raw.read(fallback_size))
+    # requests leaves the decoding of gzip and deflate to its reader: so does the SDK's.
+    if hasattr(raw, "read1"):
+        return lambda size: bytes(raw.read1(size, decode_content=True))
+    return lambda size: bytes(raw.read(fallback_size, decode_content=True))
 
 
 def generate_image(

@@ -27,8 +27,11 @@ import io
 import itertools
 import json
 import math
+import os
 import random
+import socket
 import struct
+import sys
 import threading
 import uuid
 import wave
@@ -36,7 +39,7 @@ import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Awaitable, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from aiohttp import BodyPartReader, web
 
@@ -225,6 +228,7 @@ class EmulatorState:
             self.files: Dict[str, bytes] = {}
             self.file_requests: List[Optional[str]] = []  # the Authorization header of each image fetch
             self.abandoned_streams = 0  # chat streams whose client went away before the end
+            self.connections: Set[Any] = set()  # the client address of every connection a request came on
             self._record_transaction("credit", self.initial_credits, "Initial credits")
 
     # --- faults and records ------------------------------------------
@@ -254,9 +258,11 @@ class EmulatorState:
             "X-RateLimit-Reset": str(reset),
         }
 
-    def record(self, route: str, idempotency_key: Optional[str]) -> None:
+    def record(self, route: str, idempotency_key: Optional[str], transport: Any = None) -> None:
         with self.lock:
             self.counts[route] += 1
+            if transport is not None:
+                self.connections.add(transport.get_extra_info("peername"))
             if idempotency_key is not None:
                 self.idempotency_keys[route].append(idempotency_key)
 
@@ -929,9 +935,9 @@ async def _stream_chat(
             if fault is not None and fault.cut_after_events == number:
                 await response.write(event[: len(event) // 2])
                 return _drop(request)
-            await response.write(event)
-            if state.stream_delay:
+            if number and state.stream_delay:  # between events: [DONE] and the body's end come together
                 await asyncio.sleep(state.stream_delay)
+            await response.write(event)
         await response.write_eof()
     except ConnectionError:
         with state.lock:
@@ -1194,7 +1200,7 @@ async def emulate(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith(CONTROL):
         return await handler(request)
     state = state_of(request)
-    state.record(route_label(request), request.headers.get("Idempotency-Key"))
+    state.record(route_label(request), request.headers.get("Idempotency-Key"), request.transport)
     fault = state.take_fault(request.method, request.path)
     if fault is None:
         response = await _answer(request, handler)
@@ -1496,10 +1502,14 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--start-delay", type=float, nargs=2, default=(1.0, 3.0), metavar=("MIN", "MAX"))
     args = parser.parse_args(argv)
     state = EmulatorState(start_delay=tuple(args.start_delay))
+    try:
+        listener = socket.create_server((args.host, args.port))
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        print(f"runcrate-emulator: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+        raise SystemExit(2) from None
     print(f"Runcrate emulator on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
-    web.run_app(
-        build_app(state), host=args.host, port=args.port, print=None, access_log=None, handler_args=HANDLER_ARGS
-    )
+    web.run_app(build_app(state), sock=listener, print=None, access_log=None, handler_args=HANDLER_ARGS)
 
 
 if __name__ == "__main__":

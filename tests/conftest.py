@@ -4,6 +4,7 @@ from typing import Any, Callable, Iterator, List
 
 import pytest
 from drivers import DRIVERS, MODES
+from tinyserver import TinyServer
 
 import runcrate
 
@@ -65,3 +66,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., TinyServer]]:
+    """serve(respond): a tiny raw-socket server answering with ``respond``, closed after the test."""
+    servers: List[TinyServer] = []
+
+    def start(respond: Callable[..., None]) -> TinyServer:
+        servers.append(TinyServer(respond))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()

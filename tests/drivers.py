@@ -44,8 +44,8 @@ class AsyncDriver:
     module: Any = runcrate_async
 
     def __init__(self, **options: Any) -> None:
+        self.session = runcrate_async.AsyncSession(**options)  # first: a refused setting leaves no loop open
         self.loop = asyncio.new_event_loop()
-        self.session = runcrate_async.AsyncSession(**options)
 
     def run(self, coroutine: Awaitable[T]) -> T:
         return self.loop.run_until_complete(coroutine)

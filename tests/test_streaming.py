@@ -39,19 +39,6 @@ def sse_server(
     return respond
 
 
-@pytest.fixture
-def serve() -> Iterator[Callable[..., TinyServer]]:
-    servers: List[TinyServer] = []
-
-    def start(respond: Callable[..., None]) -> TinyServer:
-        servers.append(TinyServer(respond))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
-
-
 def contents(chunks: List[Any]) -> str:
     return "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
 

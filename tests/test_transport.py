@@ -6,7 +6,7 @@ import json
 import platform
 import socket
 import time
-from typing import Any, Callable, Dict, Iterator, List
+from typing import Any, Callable, Dict
 
 import aiohttp
 import pytest
@@ -23,20 +23,6 @@ def answer_with(status: int = 200, body: str = ENVELOPE, headers: Dict[str, str]
         reply(sock, status, body.encode(), {"Content-Type": "application/json", **headers})
 
     return respond
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[..., TinyServer]]:
-    servers: List[TinyServer] = []
-
-    def start(respond: Callable[..., None]) -> TinyServer:
-        server = TinyServer(respond)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
 
 
 # --- configuration ----------------------------------------------------------
