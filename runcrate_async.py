@@ -47,6 +47,7 @@ from typing import (
 
 import aiohttp
 import aiohttp.helpers
+import aiohttp.http_exceptions
 import yarl
 
 import runcrate as rc
@@ -281,12 +282,21 @@ def _transport_error(exc: BaseException) -> RuncrateError:
         return rc.ConnectionError(f"TLS failure: {text}", code="tls_error")
     if isinstance(exc, aiohttp.ClientConnectorError):
         return rc.ConnectionError(f"could not connect: {text}", code="connect_error")
+    if _too_large(exc):
+        return rc._invalid_response(f"the answer is larger than aiohttp's decompression limit: {text}")
     if isinstance(exc, RuntimeError):  # aiohttp's word for a closed session or a loop that is gone
         return RuncrateError(f"the request could not be sent: {text}", code="client_closed")
     return rc.ConnectionError(f"the connection failed before a complete answer: {text}", code="connection_error")
 
 
 TRANSPORT_ERRORS: Tuple[Type[BaseException], ...] = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+_DECOMPRESS_SIZE_ERROR = getattr(aiohttp.http_exceptions, "DecompressSizeError", ())  # aiohttp >= 3.13
+
+
+def _too_large(exc: BaseException) -> bool:
+    # aiohttp 3.13 refuses a body that decompresses past its own limit, inside a ClientPayloadError.
+    cause = exc.__cause__ or exc.__context__
+    return isinstance(exc, aiohttp.ClientPayloadError) and isinstance(cause, _DECOMPRESS_SIZE_ERROR)
 
 
 def _as_sdk_error(exc: BaseException) -> BaseException:

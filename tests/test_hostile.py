@@ -134,7 +134,7 @@ def test_a_gzip_bomb_is_refused_with_memory_bounded(serve: Any, connect: Any, pe
     api = connect(serve(respond).url)
     with pytest.raises(runcrate.ApiError) as info:
         api("list_instances")
-    assert info.value.code == "invalid_response" and "larger than 64 MB" in info.value.message
+    assert info.value.code == "invalid_response" and "larger than" in info.value.message
     assert peak_memory() < 200
 
 

@@ -333,3 +333,26 @@ def test_an_upload_the_sdk_opened_is_closed_when_the_error_arrives(
     with audio.open("rb") as mine:  # a file the caller passed stays the caller's
         paths_open_when_the_error_arrives(mine)
         assert not mine.closed
+
+
+def test_ctrl_c_while_a_sync_stream_waits_closes_it_and_the_client_stays_usable(emu: Any) -> None:
+    import signal
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    emu.state.stream_delay = 1.0
+    client = emu.make_client()
+    stream = client.models.chat_completion(**CHAT, stream=True)
+    next(stream)
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        with pytest.raises(KeyboardInterrupt):
+            next(stream)  # blocked in the read when Ctrl-C comes
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert stream.closed and wait_for(lambda: emu.state.abandoned_streams == 1)
+    assert client.billing.get_balance().credits_balance == 100.0
+    client.close()
