@@ -73,8 +73,8 @@ def serve() -> Iterator[Callable[..., TinyServer]]:
     """serve(respond): a tiny raw-socket server answering with ``respond``, closed after the test."""
     servers: List[TinyServer] = []
 
-    def start(respond: Callable[..., None]) -> TinyServer:
-        servers.append(TinyServer(respond))
+    def start(respond: Callable[..., None], **options: Any) -> TinyServer:
+        servers.append(TinyServer(respond, **options))
         return servers[-1]
 
     yield start

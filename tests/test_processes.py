@@ -8,6 +8,7 @@ import json
 import logging
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -174,25 +175,43 @@ def test_the_emulator_says_in_one_line_that_its_port_is_taken(free_port: int) ->
     assert "Traceback" not in done.stderr
 
 
-def test_the_async_upload_thread_reads_finish_before_the_file_closes(emu: Any, tmp_path: Any) -> None:
-    """A cancelled upload: the part being read in its thread completes, then the SDK's file is closed."""
+def test_a_cancelled_async_upload_closes_the_file_it_opened(serve: Any, tmp_path: Any) -> None:
+    """Cancelled mid-upload: the part being read in its thread completes, then the SDK's file is closed."""
+    from tinyserver import json_reply
+
+    drained = threading.Event()
+
+    def slow_reader(request: Any, sock: Any) -> None:
+        length = int(request.headers["content-length"]) - len(request.body)
+        while length > 0:
+            received = sock.recv(64 * 1024)
+            if not received:
+                break
+            length -= len(received)
+            time.sleep(0.005)
+        drained.set()
+        json_reply(sock, 200, '{"text": "late"}')
+
+    server = serve(slow_reader, read_body=False)
     audio = tmp_path / "talk.wav"
-    audio.write_bytes(b"RIFF" + bytes(4 * 1024 * 1024))
-    emu.fail("/v1/audio/transcriptions", delay=5.0)
+    audio.write_bytes(b"RIFF" + bytes(8 * 1024 * 1024))
 
     async def main() -> List[str]:
-        async with AsyncRuncrate(api_key=emu.api_key, inference_url=emu.url) as client:
+        async with AsyncRuncrate(api_key="rc_live_cancelled_00000000000", inference_url=server.url) as client:
             task = asyncio.create_task(client.audio.transcriptions.create(model="openai/whisper-1", file=str(audio)))
-            await asyncio.sleep(0.3)
+            while not server.requests:  # the upload has begun
+                await asyncio.sleep(0.01)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            await asyncio.sleep(0.1)
-            return open_paths()
+            paths = open_paths()
+            while not drained.is_set():  # the server reads on: the cancelled request's last bytes drain
+                await asyncio.sleep(0.01)
+            return paths
 
     started = time.monotonic()
     assert str(audio) not in asyncio.run(main())
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 5
 
 
 def open_paths() -> List[str]:

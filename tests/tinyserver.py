@@ -37,8 +37,11 @@ def json_reply(sock: socket.socket, status: int, text: str, headers: Optional[Di
 
 
 class TinyServer:
-    def __init__(self, respond: Respond) -> None:
+    """``read_body=False`` hands ``respond`` the request with its body still unread on the socket."""
+
+    def __init__(self, respond: Respond, read_body: bool = True) -> None:
         self.respond = respond
+        self.read_body = read_body
         self.requests: List[Request] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.05)  # lets the accept loop notice close()
@@ -64,7 +67,7 @@ class TinyServer:
 
     def _handle(self, conn: socket.socket) -> None:
         with conn:
-            request = read_request(conn)
+            request = read_request(conn, self.read_body)
             if request is None:
                 return
             self.requests.append(request)
@@ -87,7 +90,7 @@ class TinyServer:
         self.close()
 
 
-def read_request(conn: socket.socket) -> Optional[Request]:
+def read_request(conn: socket.socket, read_body: bool = True) -> Optional[Request]:
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(65536)
@@ -101,7 +104,7 @@ def read_request(conn: socket.socket) -> Optional[Request]:
     for line in lines[1:]:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
-    length = int(headers.get("content-length", "0"))
+    length = int(headers.get("content-length", "0")) if read_body else 0
     while len(body) < length:
         chunk = conn.recv(65536)
         if not chunk:
