@@ -29,12 +29,14 @@ import dataclasses
 import email.utils
 import functools
 import gc
+import http.client
 import json
 import logging
 import math
 import os
 import random
 import re
+import socket
 import sys
 import threading
 import time
@@ -75,14 +77,15 @@ from urllib3.util.retry import Retry
 if TYPE_CHECKING:
     from typing_extensions import Concatenate, ParamSpec
 
-    from runcrate_async import AsyncRuncrate as AsyncRuncrate
-    from runcrate_async import AsyncSession as AsyncSession
+    # A vendored runcrate.py may have no runcrate_async beside it: the names are then Any.
+    from runcrate_async import AsyncRuncrate as AsyncRuncrate  # type: ignore[import,unused-ignore]
+    from runcrate_async import AsyncSession as AsyncSession  # type: ignore[import,unused-ignore]
 
 # ======================================================================
 # 1. Version and defaults
 # ======================================================================
 
-__version__ = "0.1.0"
+__version__ = "0.9.0"
 
 DEFAULT_BASE_URL = "https://www.runcrate.ai"
 DEFAULT_INFERENCE_URL = "https://api.runcrate.ai"
@@ -947,19 +950,29 @@ def _transport_error(exc: BaseException) -> RuncrateError:
         reason = reason.args[-1] if isinstance(reason.args[-1], BaseException) else reason
     text = _cap(_reason_text(reason), 300)
     # NewConnectionError subclasses ConnectTimeoutError in urllib3: test it first.
-    if isinstance(reason, u3.NameResolutionError):
-        return ConnectionError(f"host name could not be resolved: {text}", code="dns_error")
+    if _is_name_resolution_failure(reason):
+        host = getattr(getattr(reason, "conn", None) or getattr(reason, "pool", None), "host", None)
+        where = f"{host}: " if isinstance(host, str) and host not in text else ""
+        return ConnectionError(f"host name could not be resolved: {where}{text}", code="dns_error")
     if isinstance(reason, u3.NewConnectionError):
         return ConnectionError(f"could not connect: {text}", code="connect_error")
     if isinstance(exc, requests.exceptions.ConnectTimeout) or isinstance(reason, u3.ConnectTimeoutError):
         return TimeoutError(f"no connection within the timeout: {text}", code="connect_timeout")
     if isinstance(exc, requests.exceptions.ReadTimeout) or isinstance(
-        reason, (u3.ReadTimeoutError, builtins.TimeoutError)
+        reason, (u3.ReadTimeoutError, builtins.TimeoutError, socket.timeout)
     ):
         return TimeoutError(f"no answer within the timeout: {text}", code="read_timeout")
     if isinstance(exc, requests.exceptions.SSLError) or isinstance(reason, u3.SSLError):
         return ConnectionError(f"TLS failure: {text}", code="tls_error")
     return ConnectionError(f"the connection failed before a complete answer: {text}", code="connection_error")
+
+
+_NAME_RESOLUTION_ERROR = getattr(u3, "NameResolutionError", ())  # urllib3 2; 1.26 has none
+
+
+def _is_name_resolution_failure(reason: BaseException) -> bool:
+    # urllib3 1.26 says NewConnectionError, raised while handling the resolver's gaierror.
+    return isinstance(reason, _NAME_RESOLUTION_ERROR) or isinstance(reason.__context__, socket.gaierror)
 
 
 def _reason_text(reason: BaseException) -> str:
@@ -1096,8 +1109,18 @@ class Model:
                 return extra[name]
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
+    def __repr__(self) -> str:
+        # As the dataclass repr, but a long string (an image's base64) shows as its start and length.
+        fields = dataclasses.fields(self)  # type: ignore[arg-type]
+        shown = ", ".join(f"{f.name}={_short_repr(self.__dict__.get(f.name))}" for f in fields if f.repr)
+        return f"{type(self).__name__}({shown})"
+
     def to_dict(self, encode_json: bool = False) -> Dict[str, Any]:
-        """The model as a dict of Python-named fields, unknown fields merged back in."""
+        """The model as a dict of Python-named fields, unknown fields merged back in.
+
+        Timestamps become ISO-8601 strings (``2025-01-01T00:00:00Z``), so the
+        dict goes through ``json.dumps`` and back through ``from_dict``.
+        """
         return _json_mixin().to_dict(self, encode_json=encode_json)  # type: ignore[no-any-return]
 
     def to_json(self, **kwargs: Any) -> str:
@@ -1119,20 +1142,42 @@ class Model:
 
 M = TypeVar("M", bound=Model)
 _JSON_MIXIN: Any = None
+REPR_CHARS = 60  # a string field longer than this shows its start and its length in repr()
+
+
+def _short_repr(value: Any) -> str:
+    if isinstance(value, str) and len(value) > REPR_CHARS:
+        return f"{value[:REPR_CHARS]!r}… ({len(value):,} characters)"
+    return repr(value)
 
 
 def _json_mixin() -> Any:
-    """Load dataclasses-json once and teach it every model's catch-all field."""
+    """Load dataclasses-json once and teach it every model's catch-all field and timestamps."""
     global _JSON_MIXIN
     if _JSON_MIXIN is None:
+        import types
+        import typing
+
         import dataclasses_json
 
         globals()["CatchAll"] = dataclasses_json.CatchAll
         config = {"undefined": dataclasses_json.Undefined.INCLUDE}
+        timestamp = {"dataclasses_json": {"encoder": _iso_timestamp, "decoder": _to_datetime}}
         for cls in _all_models(Model):
             cls.dataclass_json_config = config  # type: ignore[attr-defined]
+            hints = typing.get_type_hints(cls)
+            for f in dataclasses.fields(cls):
+                if _inner(hints[f.name]) is datetime:  # the API's ISO strings, not epoch floats
+                    f.metadata = types.MappingProxyType({**f.metadata, **timestamp})
         _JSON_MIXIN = dataclasses_json.DataClassJsonMixin
     return _JSON_MIXIN
+
+
+def _iso_timestamp(value: Optional[datetime]) -> Optional[str]:
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _all_models(base: type) -> List[type]:
@@ -1386,7 +1431,7 @@ class ListPage(List[T]):
         return f"ListPage({list.__repr__(self)}, total={self.total!r}, has_more={self.has_more!r})"
 
 
-@dataclass
+@dataclass(repr=False)
 class Instance(Model):
     """A GPU instance."""
 
@@ -1412,7 +1457,7 @@ class Instance(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass
+@dataclass(repr=False)
 class InstanceStatus(Model):
     """An instance's live status and IP address (None until it runs)."""
 
@@ -1422,7 +1467,7 @@ class InstanceStatus(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass
+@dataclass(repr=False)
 class InstanceType(Model):
     """A GPU offer: GPU model, count and region, with its hourly rate."""
 
@@ -1438,7 +1483,7 @@ class InstanceType(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass
+@dataclass(repr=False)
 class SSHKey(Model):
     """An SSH public key registered with the workspace."""
 
@@ -1452,7 +1497,7 @@ class SSHKey(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass
+@dataclass(repr=False)
 class StorageVolume(Model):
     """A storage volume."""
 
@@ -1469,7 +1514,7 @@ class StorageVolume(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass
+@dataclass(repr=False)
 class StorageRegion(Model):
     """A region where volumes can be created; create with its ``name``."""
 
@@ -1479,7 +1524,7 @@ class StorageRegion(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass
+@dataclass(repr=False)
 class StorageDeleteResult(Model):
     """The answer to a volume deletion: a message and the refund in USD."""
 
@@ -1488,7 +1533,7 @@ class StorageDeleteResult(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass
+@dataclass(repr=False)
 class Balance(Model):
     """The workspace's credit balance (1 credit = 1 USD)."""
 
@@ -1500,7 +1545,7 @@ class Balance(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass
+@dataclass(repr=False)
 class Transaction(Model):
     """One billing transaction; ``amount`` is negative for charges."""
 
@@ -1513,7 +1558,7 @@ class Transaction(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass
+@dataclass(repr=False)
 class UsageSummary(Model):
     """Inference usage totals over a period."""
 
@@ -1525,7 +1570,7 @@ class UsageSummary(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass
+@dataclass(repr=False)
 class Template(Model):
     """A launch template."""
 
@@ -1537,7 +1582,7 @@ class Template(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass
+@dataclass(repr=False)
 class ChatMessage(Model):
     """A message of a chat completion."""
 
@@ -1548,7 +1593,7 @@ class ChatMessage(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass
+@dataclass(repr=False)
 class ChatChoice(Model):
     """One completion choice: ``message`` and why it stopped (``finish_reason``)."""
 
@@ -1558,7 +1603,7 @@ class ChatChoice(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass
+@dataclass(repr=False)
 class ChatUsage(Model):
     """Token counts of a completion."""
 
@@ -1568,7 +1613,7 @@ class ChatUsage(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass
+@dataclass(repr=False)
 class ChatCompletion(Model):
     """A chat completion: ``choices[0].message.content`` holds the answer."""
 
@@ -1581,7 +1626,7 @@ class ChatCompletion(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass
+@dataclass(repr=False)
 class ImageData(Model):
     """One generated image: ``b64_json`` or ``url``; ``to_bytes()`` and ``save(path)`` get its bytes."""
 
@@ -1605,7 +1650,7 @@ class ImageData(Model):
         save_atomically(path, self.to_bytes())
 
 
-@dataclass
+@dataclass(repr=False)
 class ImageGeneration(Model):
     """The answer of an image generation: ``data`` holds the images."""
 
@@ -1614,7 +1659,7 @@ class ImageGeneration(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass
+@dataclass(repr=False)
 class VideoJob(Model):
     """A video generation job: ``status`` goes queued → processing → completed | failed."""
 
@@ -1625,7 +1670,7 @@ class VideoJob(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass
+@dataclass(repr=False)
 class Transcription(Model):
     """A transcription: ``text`` is the transcript (or the SRT/VTT subtitles)."""
 
@@ -1801,6 +1846,7 @@ def fetch_public_url(url: str, timeout: float = 120.0) -> bytes:
         with requests.get(url, timeout=timeout, allow_redirects=True) as response:
             if response.status_code >= 400:
                 raise error_from_response(response.status_code, response.headers, response.content)
+            _check_length(response.headers, len(response.content))
             return response.content
     except TRANSPORT_ERRORS as exc:
         if isinstance(exc, RuncrateError):
@@ -3138,12 +3184,29 @@ SSE_READ_SIZE = 64 * 1024
 
 
 def _read_what_arrived(raw: Any, fallback_size: int = 1) -> Callable[[int], bytes]:
-    # read1 (urllib3 2) hands over whatever bytes have arrived; read(n) would
-    # wait for n. urllib3 1.x lacks read1: there, read fallback_size bytes at a
-    # time (one byte never waits for more to come).
-    # requests leaves the decoding of gzip and deflate to its reader: so does the SDK's.
+    """A reader that hands over whatever bytes have arrived (``read(n)`` would wait for n).
+
+    urllib3 2 has ``read1``. urllib3 1.26 has none, but its http.client
+    response has one for a body without content coding; for a gzip body it
+    reads ``fallback_size`` bytes at a time. requests leaves the decoding of
+    gzip and deflate to its reader, and so the SDK's decodes.
+    """
     if hasattr(raw, "read1"):
         return lambda size: bytes(raw.read1(size, decode_content=True))
+    plain = getattr(raw, "_fp", None)
+    if hasattr(plain, "read1") and not raw.headers.get("content-encoding"):
+
+        def read_plain(size: int) -> bytes:
+            try:
+                chunk = bytes(plain.read1(size))  # type: ignore[union-attr]
+            except (http.client.HTTPException, ValueError) as exc:  # a chunked body cut short
+                raise u3.ProtocolError("the body was cut short", exc) from None
+            if not chunk:  # the body is all read: finish http.client's answer, the connection goes back
+                plain.close()  # type: ignore[union-attr]
+                raw.release_conn()
+            return chunk
+
+        return read_plain
     return lambda size: bytes(raw.read(fallback_size, decode_content=True))
 
 
@@ -3327,14 +3390,21 @@ else:
         def __get__(self, namespace, owner):
             if namespace is None:
                 return self
-            method = _bind(self.fn, namespace.session)
+            method = _bind(self.fn, namespace.session, f"{namespace.path}.{self.name}")
             namespace.__dict__[self.name] = method  # later reads skip this descriptor
             return method
 
 
-def _bind(fn: Callable[..., R], session: Any) -> Callable[..., R]:
+def _bind(fn: Callable[..., R], session: Any, path: str) -> Callable[..., R]:
+    """``fn`` with ``session`` as its first argument, as the client method at ``path`` (``instances.create``)."""
+
     def method(*args: Any, **kwargs: Any) -> R:
-        return fn(session, *args, **kwargs)
+        try:
+            return fn(session, *args, **kwargs)
+        except TypeError as error:
+            if error.__traceback__ is not None and error.__traceback__.tb_next is None:  # the call itself was wrong
+                raise TypeError(_as_method_error(str(error), fn.__name__, path)) from None
+            raise
 
     method.__name__ = fn.__name__
     method.__qualname__ = fn.__qualname__
@@ -3343,10 +3413,26 @@ def _bind(fn: Callable[..., R], session: Any) -> Callable[..., R]:
     return method
 
 
+_POSITIONAL_COUNT = re.compile(r"takes (from (\d+) to )?(\d+) positional arguments? but (\d+) (?:was|were) given")
+
+
+def _as_method_error(message: str, function: str, path: str) -> str:
+    """A TypeError's message about ``function(session, ...)``, told of the client method: no hidden session."""
+
+    def without_session(match: re.Match[str]) -> str:
+        most, given = int(match[3]) - 1, int(match[4]) - 1
+        takes = f"from {int(match[2]) - 1} to {most}" if match[1] else str(most)
+        noun = "argument" if most == 1 else "arguments"
+        return f"takes {takes} positional {noun} but {given} {'was' if given == 1 else 'were'} given"
+
+    return _POSITIONAL_COUNT.sub(without_session, message.replace(f"{function}()", f"{path}()", 1))
+
+
 class Namespace:
-    """A group of operations sharing one session."""
+    """A group of operations sharing one session; ``path`` is where the client shows it (``chat.completions``)."""
 
     session: Any
+    path: str = ""
 
     def __init__(self, session: Any) -> None:
         self.session = session
@@ -3354,6 +3440,8 @@ class Namespace:
 
 class Instances(Namespace):
     """``client.instances``."""
+
+    path = "instances"
 
     list = bound(list_instances)
     list_types = bound(list_instance_types)
@@ -3367,6 +3455,8 @@ class Instances(Namespace):
 class SSHKeys(Namespace):
     """``client.ssh_keys``."""
 
+    path = "ssh_keys"
+
     list = bound(list_ssh_keys)
     create = bound(create_ssh_key)
     delete = bound(delete_ssh_key)
@@ -3374,6 +3464,8 @@ class SSHKeys(Namespace):
 
 class Storage(Namespace):
     """``client.storage``."""
+
+    path = "storage"
 
     list_regions = bound(list_storage_regions)
     list = bound(list_storage)
@@ -3386,6 +3478,8 @@ class Storage(Namespace):
 class Billing(Namespace):
     """``client.billing``."""
 
+    path = "billing"
+
     get_balance = bound(get_balance)
     list_transactions = bound(list_transactions)
     usage = bound(get_usage)
@@ -3393,6 +3487,8 @@ class Billing(Namespace):
 
 class Templates(Namespace):
     """``client.templates``."""
+
+    path = "templates"
 
     list = bound(list_templates)
 
@@ -3442,19 +3538,21 @@ class ChatCompletionFunction(Protocol[C_co, S_co]):
 SyncChatCompletion = ChatCompletionFunction[ChatCompletion, ChatStream]
 
 
-def bind_chat(fn: Callable[..., Any], session: Any) -> Any:
-    """``chat_completion`` bound to a session; the caller types it as a ChatCompletionFunction."""
-    return _bind(fn, session)
+def bind_chat(fn: Callable[..., Any], session: Any, path: str) -> Any:
+    """``chat_completion`` bound to a session as the method at ``path`` (typed by the caller)."""
+    return _bind(fn, session, path)
 
 
 class Models(Namespace):
     """``client.models``: inference under the public page's names."""
 
+    path = "models"
+
     chat_completion: SyncChatCompletion
 
     def __init__(self, session: Any) -> None:
         super().__init__(session)
-        self.chat_completion = bind_chat(chat_completion, session)
+        self.chat_completion = bind_chat(chat_completion, session, "models.chat_completion")
 
     generate_image = bound(generate_image)
     generate_video = bound(generate_video)
@@ -3469,15 +3567,19 @@ class Models(Namespace):
 class ChatCompletions(Namespace):
     """``client.chat.completions`` (OpenAI style)."""
 
+    path = "chat.completions"
+
     create: SyncChatCompletion
 
     def __init__(self, session: Any) -> None:
         super().__init__(session)
-        self.create = bind_chat(chat_completion, session)
+        self.create = bind_chat(chat_completion, session, "chat.completions.create")
 
 
 class Chat(Namespace):
     """``client.chat``."""
+
+    path = "chat"
 
     completions: ChatCompletions
 
@@ -3489,11 +3591,15 @@ class Chat(Namespace):
 class Images(Namespace):
     """``client.images`` (OpenAI style)."""
 
+    path = "images"
+
     generate = bound(generate_image)
 
 
 class Speech(Namespace):
     """``client.audio.speech``."""
+
+    path = "audio.speech"
 
     create = bound(text_to_speech)
 
@@ -3501,11 +3607,15 @@ class Speech(Namespace):
 class Transcriptions(Namespace):
     """``client.audio.transcriptions``."""
 
+    path = "audio.transcriptions"
+
     create = bound(transcribe)
 
 
 class Audio(Namespace):
     """``client.audio``: ``speech`` and ``transcriptions``."""
+
+    path = "audio"
 
     speech: Speech
     transcriptions: Transcriptions
@@ -3518,6 +3628,8 @@ class Audio(Namespace):
 
 class Videos(Namespace):
     """``client.videos`` (OpenAI style)."""
+
+    path = "videos"
 
     create = bound(generate_video)
     retrieve = bound(get_video_status)
@@ -3602,7 +3714,14 @@ def __getattr__(name: str) -> Any:
     # `from runcrate import AsyncRuncrate` loads aiohttp only when asked for:
     # a plain `import runcrate` (or the vendored file alone) never needs it.
     if name in ("AsyncRuncrate", "AsyncSession"):
-        import runcrate_async
-
+        try:
+            import runcrate_async
+        except ModuleNotFoundError as missing:
+            if missing.name not in ("aiohttp", "yarl", "runcrate_async"):
+                raise
+            raise ModuleNotFoundError(
+                f"runcrate.{name} needs aiohttp and runcrate_async.py: pip install 'runcrate-sdk[async]'",
+                name=missing.name,
+            ) from None
         return getattr(runcrate_async, name)
     raise AttributeError(f"module 'runcrate' has no attribute {name!r}")

@@ -1004,6 +1004,8 @@ async def transcribe(
 class AsyncInstances(Namespace):
     """``client.instances``."""
 
+    path = "instances"
+
     list = bound(list_instances)
     list_types = bound(list_instance_types)
     create = bound(create_instance)
@@ -1016,6 +1018,8 @@ class AsyncInstances(Namespace):
 class AsyncSSHKeys(Namespace):
     """``client.ssh_keys``."""
 
+    path = "ssh_keys"
+
     list = bound(list_ssh_keys)
     create = bound(create_ssh_key)
     delete = bound(delete_ssh_key)
@@ -1023,6 +1027,8 @@ class AsyncSSHKeys(Namespace):
 
 class AsyncStorage(Namespace):
     """``client.storage``."""
+
+    path = "storage"
 
     list_regions = bound(list_storage_regions)
     list = bound(list_storage)
@@ -1035,6 +1041,8 @@ class AsyncStorage(Namespace):
 class AsyncBilling(Namespace):
     """``client.billing``."""
 
+    path = "billing"
+
     get_balance = bound(get_balance)
     list_transactions = bound(list_transactions)
     usage = bound(get_usage)
@@ -1042,6 +1050,8 @@ class AsyncBilling(Namespace):
 
 class AsyncTemplates(Namespace):
     """``client.templates``."""
+
+    path = "templates"
 
     list = bound(list_templates)
 
@@ -1051,6 +1061,8 @@ AsyncChatCompletion = ChatCompletionFunction[Awaitable[ChatCompletion], Awaitabl
 
 class AsyncModels(Namespace):
     """``client.models``: inference under the public page's names."""
+
+    path = "models"
 
     chat_completion: AsyncChatCompletion
     generate_image = bound(generate_image)
@@ -1064,21 +1076,25 @@ class AsyncModels(Namespace):
 
     def __init__(self, session: Any) -> None:
         super().__init__(session)
-        self.chat_completion = bind_chat(chat_completion, session)
+        self.chat_completion = bind_chat(chat_completion, session, "models.chat_completion")
 
 
 class AsyncChatCompletions(Namespace):
     """``client.chat.completions``."""
 
+    path = "chat.completions"
+
     create: AsyncChatCompletion
 
     def __init__(self, session: Any) -> None:
         super().__init__(session)
-        self.create = bind_chat(chat_completion, session)
+        self.create = bind_chat(chat_completion, session, "chat.completions.create")
 
 
 class AsyncChat(Namespace):
     """``client.chat``."""
+
+    path = "chat"
 
     completions: AsyncChatCompletions
 
@@ -1090,11 +1106,15 @@ class AsyncChat(Namespace):
 class AsyncImages(Namespace):
     """``client.images``."""
 
+    path = "images"
+
     generate = bound(generate_image)
 
 
 class AsyncSpeech(Namespace):
     """``client.audio.speech``."""
+
+    path = "audio.speech"
 
     create = bound(text_to_speech)
 
@@ -1102,11 +1122,15 @@ class AsyncSpeech(Namespace):
 class AsyncTranscriptions(Namespace):
     """``client.audio.transcriptions``."""
 
+    path = "audio.transcriptions"
+
     create = bound(transcribe)
 
 
 class AsyncAudio(Namespace):
     """``client.audio``."""
+
+    path = "audio"
 
     speech: AsyncSpeech
     transcriptions: AsyncTranscriptions
@@ -1119,6 +1143,8 @@ class AsyncAudio(Namespace):
 
 class AsyncVideos(Namespace):
     """``client.videos``."""
+
+    path = "videos"
 
     create = bound(generate_video)
     retrieve = bound(get_video_status)

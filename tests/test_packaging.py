@@ -91,3 +91,44 @@ def test_wheel_carries_stubs_that_type_the_client(tmp_path: Path) -> None:
     assert (Path(site) / "runcrate_async-stubs" / "__init__.pyi").exists()
     assert 'Incompatible types in assignment (expression has type "float", variable has type "str")' in output
     assert "missing library stubs or py.typed" not in output
+
+
+VENDORED_USER = """\
+from runcrate import AsyncRuncrate, Runcrate
+
+client = Runcrate(api_key="rc_live_vendored_0000000")
+print(client.billing.get_balance().credits_balance)
+AsyncRuncrate
+"""
+
+
+def test_a_vendored_runcrate_py_alone_type_checks(tmp_path: Path) -> None:
+    """runcrate.py copied alone into a project, checked by the project's mypy --strict: no runcrate_async beside it."""
+    python = make_venv(tmp_path / "venv", "requests", "urllib3", "dataclasses-json", "mypy", "types-requests")
+    app = tmp_path / "app"
+    app.mkdir()
+    shutil.copy(ROOT / "runcrate.py", app / "runcrate.py")
+    (app / "user.py").write_text(VENDORED_USER)
+    checked = run([str(python), "-m", "mypy", "--strict", "--no-incremental", "user.py"], app)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_licence_ships_in_the_wheel_and_the_sdist(tmp_path: Path) -> None:
+    import tarfile
+    import zipfile
+
+    dist = tmp_path / "dist"
+    built = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)], ROOT)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = dist.glob("runcrate_sdk-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert any(name.endswith("LICENSE") and ".dist-info/" in name for name in archive.namelist())
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".ci-venv*", ".venv*", "*.egg-info"))
+    builder = make_venv(tmp_path / "builder", "setuptools>=61", "wheel")
+    made = run([str(builder), "-c", "from setuptools import build_meta; build_meta.build_sdist('sdist')"], source)
+    assert made.returncode == 0, made.stderr
+    (sdist,) = (source / "sdist").glob("runcrate*sdk-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = archive.getnames()
+    assert any(name.endswith("/LICENSE") for name in names) and any(name.endswith("/CHANGELOG.md") for name in names)
