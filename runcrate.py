@@ -740,7 +740,8 @@ class Session(SessionConfig):
             if isinstance(adapter, requests.adapters.HTTPAdapter):
                 _INHERITED_POOLS.append((adapter.poolmanager, adapter.proxy_manager))
                 adapter.proxy_manager = {}
-                adapter.init_poolmanager(
+                renew: Callable[..., None] = adapter.init_poolmanager  # untyped in older types-requests
+                renew(
                     getattr(adapter, "_pool_connections", 10),
                     getattr(adapter, "_pool_maxsize", 10),
                     block=getattr(adapter, "_pool_block", False),

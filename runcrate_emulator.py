@@ -1508,7 +1508,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         print(f"runcrate-emulator: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
         raise SystemExit(2) from None
-    print(f"Runcrate emulator on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
+    url = f"http://{args.host}:{args.port}"
+    print(f"Runcrate emulator on {url} (Ctrl-C stops it)")
+    print(f"Point a client at it: RUNCRATE_BASE_URL={url} RUNCRATE_INFERENCE_URL={url}", flush=True)
     web.run_app(build_app(state), sock=listener, print=None, access_log=None, handler_args=HANDLER_ARGS)
 
 

@@ -108,6 +108,8 @@ def test_command_line_serves_until_interrupted(free_port: int) -> None:
     try:
         assert process.stdout is not None
         assert "Runcrate emulator on" in process.stdout.readline()
+        url = f"http://127.0.0.1:{free_port}"
+        assert f"RUNCRATE_BASE_URL={url} RUNCRATE_INFERENCE_URL={url}" in process.stdout.readline()
         session = runcrate.Session("rc_live_cli_test_0000000", base_url=f"http://127.0.0.1:{free_port}")
         deadline = time.monotonic() + 10
         while True:
