@@ -1079,13 +1079,16 @@ async def download_video(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     sent = 0
-    for piece in fake_mp4(size):
-        if fault is not None and fault.cut_after_bytes is not None and sent + len(piece) > fault.cut_after_bytes:
-            await response.write(piece[: fault.cut_after_bytes - sent])
-            return _drop(request)
-        await response.write(piece)
-        sent += len(piece)
-    await response.write_eof()
+    try:
+        for piece in fake_mp4(size):
+            if fault is not None and fault.cut_after_bytes is not None and sent + len(piece) > fault.cut_after_bytes:
+                await response.write(piece[: fault.cut_after_bytes - sent])
+                return _drop(request)
+            await response.write(piece)
+            sent += len(piece)
+        await response.write_eof()
+    except ConnectionError:
+        pass  # the client went away (it stopped the download): nothing more to send
     return response
 
 
@@ -1232,6 +1235,8 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except ApiFailureError as failure:
         return error_for(request, failure.status, failure.code, failure.message, failure.details)
+    except ConnectionError:  # the client left in the middle of its request: not a handler crash
+        return web.Response(status=499)
 
 
 def error_for(
