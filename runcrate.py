@@ -824,16 +824,28 @@ T = TypeVar("T")
 
 
 class _SizedBody:
-    """A multipart body that tells requests its length (so it is not sent chunked)."""
+    """A multipart body that tells requests its length (so it is not sent chunked).
+
+    ``close()`` closes what iterating it opened (the file, when the SDK opened it).
+    """
 
     def __init__(self, body: MultipartBody) -> None:
         self._body = body
+        self._iterators: List[Iterator[bytes]] = []
 
     def __len__(self) -> int:
         return self._body.length or 0
 
     def __iter__(self) -> Iterator[bytes]:
-        return iter(self._body)
+        parts = iter(self._body)
+        self._iterators.append(parts)
+        return parts
+
+    def close(self) -> None:
+        for parts in self._iterators:
+            close = getattr(parts, "close", None)
+            if close is not None:
+                close()
 
 
 class Call(Generic[T]):
@@ -1032,6 +1044,11 @@ def _open(session: Session, call: Call[Any], started: float) -> requests.Respons
         error = _as_sdk_error(exc)
         log_failure(call.method, prepared.url or "", error, started)
         raise error from None
+    finally:
+        if isinstance(call.body, MultipartBody):  # close the file the SDK opened, even if the error is kept
+            close = getattr(prepared.body, "close", None)
+            if close is not None:
+                close()
 
 
 def _read_body(response: requests.Response, call: Call[Any], read_timeout: Optional[float], started: float) -> bytes:
