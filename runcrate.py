@@ -1959,7 +1959,8 @@ class SSEDecoder:
                 value = line[6:] if line[5:6] == " " else line[5:]
                 self._data.append(value)
                 self._data_size += len(value) + 1
-                self._check_size(self._data_size)
+                if self._data_size > MAX_EVENT_CHARS:
+                    self._check_size(self._data_size)
             elif line:
                 self._field(line)
             elif self._data:
@@ -2027,11 +2028,14 @@ def _stream_error(payload: Any) -> ApiError:
     )
 
 
+SHALLOW_JSON_CHARS = 1000  # shorter JSON cannot nest near the parser's recursion limit
+
+
 def _loads(text: str) -> Any:
     """``parse_json`` for one value with no surrounding space, minus its wrapper's cost (streams decode many)."""
-    paused = gc.isenabled()
+    paused = len(text) > SHALLOW_JSON_CHARS and gc.isenabled()
     if paused:
-        gc.disable()  # as in parse_json
+        gc.disable()  # as in parse_json; a short text cannot nest deeply enough to matter
     try:
         value, end = _SCAN_JSON(text, 0)
     except StopIteration:
@@ -2315,33 +2319,52 @@ def video_flow(
     return job
 
 
-def run_flow(session: Session, flow: Flow[T], on_progress: Optional[Callable[[Any], Any]] = None) -> T:
-    """Drive a flow: send its calls, sleep its sleeps, report its progress.
+class FlowRun(Generic[T]):
+    """The I/O-free half of a flow driver: hands out steps, takes answers, keeps the result.
 
-    An SDK error raised after the first Progress carries that last state in ``job``.
+    Used as a context manager: an SDK error raised inside gets the last
+    Progress value in ``job`` (so paid work can be resumed); the flow is closed.
     """
-    last: Any = None
-    answer: Any = None
-    try:
-        while True:
-            step = flow.send(answer)
+
+    def __init__(self, flow: Flow[T]) -> None:
+        self._flow = flow
+        self.last: Any = None
+        self.result: Optional[T] = None
+
+    def next(self, answer: Any = None) -> Optional[FlowStep]:
+        """The next step, given the answer to the previous one; None once the flow returned."""
+        try:
+            step = self._flow.send(answer)
+        except StopIteration as finished:
+            self.result = finished.value
+            return None
+        if isinstance(step, Progress):
+            self.last = step.value
+        return step
+
+    def __enter__(self) -> FlowRun[T]:
+        return self
+
+    def __exit__(self, kind: Any, error: Optional[BaseException], trace: Any) -> None:
+        self._flow.close()
+        if isinstance(error, RuncrateError) and error.job is None:
+            error.job = self.last
+
+
+def run_flow(session: Session, flow: Flow[T], on_progress: Optional[Callable[[Any], Any]] = None) -> T:
+    """Drive a flow: send its calls, sleep its sleeps, hand its progress to ``on_progress``."""
+    with FlowRun(flow) as run:
+        step = run.next()
+        while step is not None:
             answer = None
             if isinstance(step, Call):
                 answer = send(session, step)
             elif isinstance(step, Sleep):
                 time.sleep(step.seconds)
-            else:
-                last = step.value
-                if on_progress is not None:
-                    on_progress(step.value)
-    except StopIteration as finished:
-        return finished.value  # type: ignore[no-any-return]
-    except RuncrateError as error:
-        if error.job is None:
-            error.job = last
-        raise
-    finally:
-        flow.close()
+            elif on_progress is not None:
+                on_progress(step.value)
+            step = run.next(answer)
+    return run.result  # type: ignore[return-value]
 
 
 # --- waiting for a video -------------------------------------------------------------

@@ -912,29 +912,19 @@ async def _download_into(
 
 
 async def run_flow(session: AsyncSession, flow: rc.Flow[T], on_progress: Optional[Callable[[Any], Any]] = None) -> T:
-    """Drive a flow (``runcrate.run_flow``'s twin): calls sent, sleeps awaited, progress reported."""
-    last: Any = None
-    answer: Any = None
-    try:
-        while True:
-            step = flow.send(answer)
+    """Drive a flow as ``runcrate.run_flow`` does; ``on_progress`` may be a coroutine function."""
+    with rc.FlowRun(flow) as run:
+        step = run.next()
+        while step is not None:
             answer = None
             if isinstance(step, Call):
                 answer = await send(session, step)
             elif isinstance(step, rc.Sleep):
                 await asyncio.sleep(step.seconds)
-            else:
-                last = step.value
-                if on_progress is not None:
-                    await _maybe_await(on_progress(step.value))
-    except StopIteration as finished:
-        return finished.value  # type: ignore[no-any-return]
-    except RuncrateError as error:
-        if error.job is None:
-            error.job = last
-        raise
-    finally:
-        flow.close()
+            elif on_progress is not None:
+                await _maybe_await(on_progress(step.value))
+            step = run.next(answer)
+    return run.result  # type: ignore[return-value]
 
 
 async def generate_video_and_save(
