@@ -543,8 +543,7 @@ class SessionConfig:
             )
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError("max_retries must be a whole number >= 0")
-        if timeout is not None and (isinstance(timeout, bool) or timeout <= 0):
-            raise ValueError("timeout must be a positive number of seconds, or None")
+        _checked_timeout(timeout)
         self._api_key = key
         self.base_url = _checked_url("base_url", base_url or os.environ.get("RUNCRATE_BASE_URL") or DEFAULT_BASE_URL)
         self.inference_url = _checked_url(
@@ -824,28 +823,16 @@ T = TypeVar("T")
 
 
 class _SizedBody:
-    """A multipart body that tells requests its length (so it is not sent chunked).
-
-    ``close()`` closes what iterating it opened (the file, when the SDK opened it).
-    """
+    """A multipart body that tells requests its length (so it is not sent chunked)."""
 
     def __init__(self, body: MultipartBody) -> None:
         self._body = body
-        self._iterators: List[Iterator[bytes]] = []
 
     def __len__(self) -> int:
         return self._body.length or 0
 
     def __iter__(self) -> Iterator[bytes]:
-        parts = iter(self._body)
-        self._iterators.append(parts)
-        return parts
-
-    def close(self) -> None:
-        for parts in self._iterators:
-            close = getattr(parts, "close", None)
-            if close is not None:
-                close()
+        return iter(self._body)
 
 
 class Call(Generic[T]):
@@ -1046,9 +1033,7 @@ def _open(session: Session, call: Call[Any], started: float) -> requests.Respons
         raise error from None
     finally:
         if isinstance(call.body, MultipartBody):  # close the file the SDK opened, even if the error is kept
-            close = getattr(prepared.body, "close", None)
-            if close is not None:
-                close()
+            call.body.close()
 
 
 def _read_body(response: requests.Response, call: Call[Any], read_timeout: Optional[float], started: float) -> bytes:
@@ -2033,18 +2018,14 @@ SHALLOW_JSON_CHARS = 1000  # shorter JSON cannot nest near the parser's recursio
 
 def _loads(text: str) -> Any:
     """``parse_json`` for one value with no surrounding space, minus its wrapper's cost (streams decode many)."""
-    paused = len(text) > SHALLOW_JSON_CHARS and gc.isenabled()
-    if paused:
-        gc.disable()  # as in parse_json; a short text cannot nest deeply enough to matter
+    if len(text) > SHALLOW_JSON_CHARS:
+        return parse_json(text)  # which pauses the collector while it parses
     try:
         value, end = _SCAN_JSON(text, 0)
     except StopIteration:
         end = -1
     except RecursionError:
         raise ValueError("the JSON is nested too deeply") from None
-    finally:
-        if paused:
-            gc.enable()
     if end != len(text):  # leading or trailing text: let parse_json accept the space or reject the rest
         return parse_json(text)
     return value
@@ -2084,8 +2065,13 @@ class ChatStreamParser:
                 break
         return chunks
 
+    def interrupt(self, reason: str) -> None:
+        """The stream was closed before ``[DONE]`` (its client closed): ``check()`` raises ``ConnectionError``."""
+        if not self.done and self._error is None:
+            self._error = ConnectionError(f"{reason} before the stream ended", code="stream_closed")
+
     def check(self) -> None:
-        """Raise the error held back by ``feed``, if any; call it before reading more."""
+        """Raise the error held back by ``feed`` or ``interrupt``, if any; call it before reading more."""
         if self._error is not None:
             error, self._error = self._error, None
             self.done = True
@@ -2201,6 +2187,7 @@ class MultipartBody:
 
     def __init__(self, fields: Sequence[Tuple[str, str]], file: FileInput, filename: Optional[str]) -> None:
         self.boundary = os.urandom(16).hex()
+        self._iterations: List[Iterator[bytes]] = []
         self.content_type = f"multipart/form-data; boundary={self.boundary}"
         self._file = file
         self._start = _tell(file)
@@ -2223,9 +2210,20 @@ class MultipartBody:
         self.length = None if size is None else len(self._head) + size + len(self._tail)
 
     def __iter__(self) -> Iterator[bytes]:
+        parts = self._parts()
+        self._iterations.append(parts)
+        return parts
+
+    def _parts(self) -> Iterator[bytes]:
         yield self._head
         yield from self._file_chunks()
         yield self._tail
+
+    def close(self) -> None:
+        """Close what iterating opened (the file, when it was given as a path); the caller's own file stays open."""
+        for parts in self._iterations:
+            parts.close()  # type: ignore[attr-defined]
+        self._iterations.clear()
 
     def _file_chunks(self) -> Iterator[bytes]:
         source = self._file
@@ -3163,7 +3161,6 @@ class ChatStream(Iterator[Dict[str, Any]]):
         self._parser = ChatStreamParser()
         self._ready: Deque[Dict[str, Any]] = collections.deque()
         self._read = _read_what_arrived(response.raw)
-        self._cut_short: Optional[str] = None
         self.closed = False
 
     def __iter__(self) -> ChatStream:
@@ -3172,16 +3169,11 @@ class ChatStream(Iterator[Dict[str, Any]]):
     def __next__(self) -> Dict[str, Any]:
         while not self._ready:
             if self.closed or self._parser.done:
-                self._end()
+                self.close()
+                self._parser.check()
                 raise StopIteration
             self._ready.extend(self._pull())
         return self._ready.popleft()
-
-    def _end(self) -> None:
-        self.close()
-        if self._cut_short is not None:
-            reason, self._cut_short = self._cut_short, None
-            raise ConnectionError(f"{reason} before the stream ended", code="stream_closed")
 
     def _pull(self) -> List[Dict[str, Any]]:
         try:
@@ -3206,8 +3198,8 @@ class ChatStream(Iterator[Dict[str, Any]]):
         """
         if not self.closed:
             self.closed = True
-            if reason is not None and not self._parser.done:
-                self._cut_short = reason
+            if reason is not None:
+                self._parser.interrupt(reason)
             self.response.close()
 
     def __enter__(self) -> ChatStream:
@@ -3579,9 +3571,9 @@ class ChatCompletionFunction(Protocol[C_co, S_co]):
 SyncChatCompletion = ChatCompletionFunction[ChatCompletion, ChatStream]
 
 
-def bind_chat(fn: Callable[..., Any], session: Any, path: str) -> Any:
-    """``chat_completion`` bound to a session as the method at ``path`` (typed by the caller)."""
-    return _bind(fn, session, path)
+def bind_chat(fn: Callable[..., Any], namespace: Namespace, name: str) -> Any:
+    """``chat_completion`` as the method ``name`` of ``namespace`` (the caller types it as a ChatCompletionFunction)."""
+    return _bind(fn, namespace.session, f"{namespace.path}.{name}")
 
 
 class Models(Namespace):
@@ -3593,7 +3585,7 @@ class Models(Namespace):
 
     def __init__(self, session: Any) -> None:
         super().__init__(session)
-        self.chat_completion = bind_chat(chat_completion, session, "models.chat_completion")
+        self.chat_completion = bind_chat(chat_completion, self, "chat_completion")
 
     generate_image = bound(generate_image)
     generate_video = bound(generate_video)
@@ -3614,7 +3606,7 @@ class ChatCompletions(Namespace):
 
     def __init__(self, session: Any) -> None:
         super().__init__(session)
-        self.create = bind_chat(chat_completion, session, "chat.completions.create")
+        self.create = bind_chat(chat_completion, self, "create")
 
 
 class Chat(Namespace):

@@ -434,6 +434,7 @@ class _FileParts:
     """
 
     def __init__(self, body: MultipartBody) -> None:
+        self._body = body
         self._parts = iter(body)
         self._lock = threading.Lock()  # a read still running in its thread finishes before the close
 
@@ -452,9 +453,7 @@ class _FileParts:
 
     def _close(self) -> None:
         with self._lock:
-            close = getattr(self._parts, "close", None)
-            if close is not None:
-                close()
+            self._body.close()
 
     async def aclose(self) -> None:
         """Close the parts' generator, and so the file it opened."""
@@ -484,7 +483,6 @@ class AsyncChatStream:
         self._ready: Deque[Dict[str, Any]] = collections.deque()
         self._loop = asyncio.get_running_loop()
         self._pid = os.getpid()
-        self._cut_short: Optional[str] = None
         self.closed = False
 
     def __aiter__(self) -> AsyncChatStream:
@@ -495,15 +493,10 @@ class AsyncChatStream:
             if self._parser.done:
                 await self._finish()
             if self.closed:
-                self._end()
+                self._parser.check()
                 raise StopAsyncIteration
             self._ready.extend(await self._pull())
         return self._ready.popleft()
-
-    def _end(self) -> None:
-        if self._cut_short is not None:
-            reason, self._cut_short = self._cut_short, None
-            raise rc.ConnectionError(f"{reason} before the stream ended", code="stream_closed")
 
     async def _pull(self) -> List[Dict[str, Any]]:
         try:
@@ -544,8 +537,8 @@ class AsyncChatStream:
         """
         if not self.closed:
             self.closed = True
-            if reason is not None and not self._parser.done:
-                self._cut_short = reason
+            if reason is not None:
+                self._parser.interrupt(reason)
             self.response.close()
 
     async def __aenter__(self) -> AsyncChatStream:
@@ -1066,7 +1059,7 @@ class AsyncModels(Namespace):
 
     def __init__(self, session: Any) -> None:
         super().__init__(session)
-        self.chat_completion = bind_chat(chat_completion, session, "models.chat_completion")
+        self.chat_completion = bind_chat(chat_completion, self, "chat_completion")
 
 
 class AsyncChatCompletions(Namespace):
@@ -1078,7 +1071,7 @@ class AsyncChatCompletions(Namespace):
 
     def __init__(self, session: Any) -> None:
         super().__init__(session)
-        self.create = bind_chat(chat_completion, session, "chat.completions.create")
+        self.create = bind_chat(chat_completion, self, "create")
 
 
 class AsyncChat(Namespace):
