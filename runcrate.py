@@ -25,6 +25,8 @@ import base64
 import builtins
 import codecs
 import collections
+import contextvars
+import copy
 import dataclasses
 import email.utils
 import functools
@@ -49,6 +51,7 @@ from typing import (
     Any,
     BinaryIO,
     Callable,
+    Coroutine,
     Deque,
     Dict,
     Generator,
@@ -64,6 +67,7 @@ from typing import (
     Sequence,
     Tuple,
     Type,
+    TypedDict,
     TypeVar,
     Union,
     overload,
@@ -75,7 +79,7 @@ import urllib3.exceptions as u3
 from urllib3.util.retry import Retry
 
 if TYPE_CHECKING:
-    from typing_extensions import Concatenate, ParamSpec
+    from typing_extensions import Concatenate, ParamSpec, Unpack
 
     # A vendored runcrate.py may have no runcrate_async beside it: the names are then Any.
     from runcrate_async import AsyncRuncrate as AsyncRuncrate  # type: ignore[import,unused-ignore]
@@ -91,6 +95,16 @@ DEFAULT_BASE_URL = "https://www.runcrate.ai"
 DEFAULT_INFERENCE_URL = "https://api.runcrate.ai"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 3
+
+
+class _Omitted:
+    def __repr__(self) -> str:
+        return "OMITTED"
+
+
+OMITTED: Any = _Omitted()
+"""Default of arguments whose ``None`` means something (turn a limit off)."""
+
 
 INFRA_PREFIX = "/api/v1"
 INFERENCE_PREFIX = "/v1"
@@ -438,66 +452,151 @@ def _parse_retry_after(value: str) -> Optional[float]:
     return (when - datetime.now(timezone.utc)).total_seconds()
 
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+REPEATABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})  # the same effect when sent twice
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 NOTHING_DONE_STATUSES = frozenset({429, 503})  # the server says it did nothing
+IN_PROGRESS_WAIT = 3.0  # seconds at least before resending a key the server is still processing
 
 
-def should_retry_status(method: str, status: int) -> bool:
-    """Whether an answer with ``status`` to ``method`` is worth another attempt.
+def should_retry_status(method: str, status: int, *, repeatable: Optional[bool] = None) -> bool:
+    """Whether an answer with ``status`` is worth another attempt.
 
-    Repeatable methods are retried on 429/500/502/503/504; a POST only on
-    429 and 503, which promise that nothing was done.
+    A repeatable request (by default: one of REPEATABLE_METHODS) is retried
+    on 429/500/502/503/504; any other only on 429 and 503, which promise
+    that nothing was done.
     """
-    if method.upper() in SAFE_METHODS:
-        return status in RETRY_STATUSES
-    return status in NOTHING_DONE_STATUSES
+    if repeatable is None:
+        repeatable = method.upper() in REPEATABLE_METHODS
+    return status in (RETRY_STATUSES if repeatable else NOTHING_DONE_STATUSES)
 
 
-def should_retry_transport(method: str, connected: bool) -> bool:
+def should_retry_transport(method: str, connected: bool, *, repeatable: Optional[bool] = None) -> bool:
     """Whether a failure without an answer is worth another attempt.
 
-    When the connection never opened nothing was sent, so any method may go
-    again; after that only repeatable methods do.
+    When the connection never opened nothing was sent, so any request may go
+    again; after that only repeatable ones do.
     """
-    return not connected or method.upper() in SAFE_METHODS
+    if repeatable is None:
+        repeatable = method.upper() in REPEATABLE_METHODS
+    return not connected or repeatable
+
+
+def retry_after_answer(
+    call: Call[Any], retry_number: int, status: int, headers: Mapping[str, str], body: bytes
+) -> Optional[float]:
+    """Seconds to wait before sending ``call`` again after this answer, or None to answer it.
+
+    The rules of ``should_retry_status``, plus what only the answer's body
+    says: ``launch_refused`` is never retried, and a 409
+    ``idempotency_in_progress`` to a keyed call is resent with the same key
+    after at least IN_PROGRESS_WAIT seconds.
+    """
+    if status not in RETRY_STATUSES and status != 409:
+        return None
+    _, code, details, _ = _read_error_body(headers, body) if _is_json(headers) else (None, None, None, None)
+    if code == "launch_refused":
+        return None
+    retry_after = headers.get("Retry-After")
+    if status == 409:
+        if call.keyed and isinstance(details, dict) and details.get("reason") == "idempotency_in_progress":
+            return max(retry_delay(retry_number, retry_after), IN_PROGRESS_WAIT)
+        return None
+    if should_retry_status(call.method, status, repeatable=call.repeatable):
+        return retry_delay(retry_number, retry_after)
+    return None
+
+
+def retry_after_failure(call: Call[Any], retry_number: int, connected: bool) -> Optional[float]:
+    """Seconds to wait before sending ``call`` again after a failure without an answer, or None to raise it."""
+    if should_retry_transport(call.method, connected, repeatable=call.repeatable):
+        return retry_delay(retry_number)
+    return None
+
+
+class Attempts:
+    """The retry state of one call, for the sync and async drivers alike.
+
+    A driver sends an attempt, then asks ``after_answer`` or ``after_failure``
+    how long to wait before the next one; no answer means the last one is
+    final (a failure is then logged and raised). ``reconnects`` says that the
+    transport retries connections that never opened by itself (urllib3 on the
+    SDK's pool), with ``left`` as its budget.
+    """
+
+    def __init__(self, session: SessionConfig, call: Call[Any], reconnects: bool = False) -> None:
+        self.call = call
+        self.budget = session.retries_for(call)
+        self.retries = 0
+        self.url = session.url_for(call)
+        self._reconnects = reconnects
+
+    @property
+    def left(self) -> int:
+        """Retries still allowed."""
+        return max(self.budget - self.retries, 0)
+
+    @property
+    def made(self) -> int:
+        """Attempts made so far."""
+        return self.retries + 1
+
+    def reconnected(self, count: int) -> None:
+        """Count the connection retries the transport made within the last attempt."""
+        self.retries += count
+
+    def after_answer(self, status: int, headers: Mapping[str, str], body: bytes) -> Optional[float]:
+        """Seconds to wait before the next attempt after this answer; None when it is the final one."""
+        if self.retries >= self.budget:
+            return None
+        delay = retry_after_answer(self.call, self.retries, status, headers, body)
+        return None if delay is None else self._next(str(status), delay)
+
+    def after_failure(self, error: RuncrateError, started: float) -> float:
+        """Seconds to wait before the next attempt after a transport failure; raises ``error`` when none is due."""
+        connected = not never_connected(error)
+        delay = None
+        if self.retries < self.budget and (connected or not self._reconnects):
+            delay = retry_after_failure(self.call, self.retries, connected)
+        if delay is None:
+            log_failure(self.call.method, self.url, error, started)
+            raise error
+        return self._next(error.code or "error", delay)
+
+    def _next(self, outcome: str, delay: float) -> float:
+        log_retry(self.call.method, self.url, outcome, self.retries, delay)
+        self.retries += 1
+        return delay
 
 
 class RetryPolicy(Retry):
-    """urllib3 ``Retry`` that follows the SDK's rules (``should_retry_status``,
-    ``should_retry_transport``, ``retry_delay``).
+    """urllib3 ``Retry`` for what happens before a request is sent: connections that do not open.
 
-    urllib3 already retries connect errors for every method and read errors
-    only for ``allowed_methods``: given SAFE_METHODS, that is ``should_retry_transport``.
+    Everything decided by the answer (its status, its error code) is decided
+    by the SDK's own loop in ``send``, which sees the body; this policy only
+    retries connect errors, which sent nothing, with the SDK's delays.
     """
 
-    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        return should_retry_status(method, status_code)
-
     def sleep(self, response: Any = None) -> None:
-        header = response.headers.get("Retry-After") if response is not None else None
         retry_number = max(len(self.history) - 1, 0)
-        delay = retry_delay(retry_number, header)
+        delay = retry_delay(retry_number)
         if self.history:
             last = self.history[-1]
-            outcome = str(last.status) if last.status else type(last.error).__name__
-            log_retry(last.method or "", last.url or "", outcome, retry_number, delay)
+            log_retry(last.method or "", last.url or "", type(last.error).__name__, retry_number, delay)
         time.sleep(delay)
 
 
-def make_retry(max_retries: int) -> RetryPolicy:
-    """The retry policy mounted on a session's adapter; ``0`` means one attempt."""
+def connection_retry(retries: int) -> RetryPolicy:
+    """The urllib3 policy of one attempt: up to ``retries`` new connections, nothing resent once sent."""
     return RetryPolicy(
-        total=max_retries,
-        connect=max_retries,
-        read=max_retries,
-        status=max_retries,
+        total=retries,
+        connect=retries,
+        read=0,
+        status=0,
         other=0,
         redirect=0,
-        allowed_methods=SAFE_METHODS,
         raise_on_status=False,
         raise_on_redirect=False,
-        respect_retry_after_header=True,
+        respect_retry_after_header=False,
     )
 
 
@@ -511,6 +610,10 @@ def mask_key(key: str) -> str:
     if len(key) < 16:
         return "…"
     return f"{key[:8]}…{key[-4:]}"
+
+
+SC = TypeVar("SC", bound="SessionConfig")
+R = TypeVar("R")
 
 
 class SessionConfig:
@@ -541,8 +644,7 @@ class SessionConfig:
                 "No API key: pass api_key=... or set the RUNCRATE_API_KEY environment variable.",
                 code="missing_api_key",
             )
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ValueError("max_retries must be a whole number >= 0")
+        check_max_retries(max_retries)
         _checked_timeout(timeout)
         self._api_key = key
         self.base_url = _checked_url("base_url", base_url or os.environ.get("RUNCRATE_BASE_URL") or DEFAULT_BASE_URL)
@@ -572,6 +674,10 @@ class SessionConfig:
             error.args = (error.message,)
         return error
 
+    def retries_for(self, call: Call[Any]) -> int:
+        """How many times a call may be sent again: its own ``max_retries``, else the session's."""
+        return self.max_retries if call.max_retries is None else call.max_retries
+
     def url_for(self, call: Call[Any]) -> str:
         """The absolute URL of a call on this session's surfaces."""
         if call.inference:
@@ -592,6 +698,38 @@ class SessionConfig:
         if self.timeout is None:
             return None, None
         return self.timeout, max(self.timeout, call.min_timeout)
+
+    def send(self, call: Call[T]) -> Any:
+        """Send one call through this session (the sync and async sessions say how)."""
+        raise NotImplementedError
+
+    def twin(self, fn: Callable[..., R]) -> Callable[..., R]:
+        """This session's kind of ``fn``, a function of the sync module (the async session gives its coroutine twin)."""
+        return fn
+
+    def method(self, fn: Any, path: str) -> Callable[..., Any]:
+        """``fn`` (an operation, or a function of the session) as the client method at ``path``."""
+        if isinstance(fn, Operation):
+            return method_of_operation(fn, self.send, path)
+        return bind_session(self.twin(fn), self, path)
+
+    def with_options(
+        self: SC, *, timeout: Any = OMITTED, max_retries: Any = OMITTED, headers: Optional[Mapping[str, str]] = None
+    ) -> SC:
+        """A session with other defaults that shares this one's connection pool; this one is unchanged."""
+        derived = copy.copy(self)
+        if timeout is not OMITTED:
+            derived.timeout = _checked_timeout(timeout)
+        if max_retries is not OMITTED:
+            derived.max_retries = check_max_retries(max_retries)
+        if headers:
+            derived.headers = {**self.headers, **headers}
+        derived.share_pool_of(self)
+        return derived
+
+    def share_pool_of(self, parent: Any) -> None:
+        """Make this copy of ``parent`` use the parent's connections (each kind of session says how)."""
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         env = f", environment={self.environment!r}" if self.environment else ""
@@ -669,6 +807,26 @@ DEFAULT_CONNECTION_LIMIT = 100  # connections kept per host: more than a default
 _INHERITED_POOLS: List[Any] = []
 
 
+class AttemptAdapter(requests.adapters.HTTPAdapter):
+    """The SDK's ``HTTPAdapter``: its urllib3 ``Retry`` is the one of the attempt being sent.
+
+    ``send`` sets it per attempt (``connection_retry``), so that a call's own
+    ``max_retries`` bounds the connection retries too; outside an SDK call
+    the adapter retries nothing.
+    """
+
+    def __init__(self, pool_maxsize: int) -> None:
+        super().__init__(max_retries=connection_retry(0), pool_maxsize=pool_maxsize)
+
+    @property
+    def max_retries(self) -> Retry:
+        return _ATTEMPT_RETRY.get() or self._idle_retry
+
+    @max_retries.setter
+    def max_retries(self, value: Retry) -> None:
+        self._idle_retry = value
+
+
 class Session(SessionConfig):
     """Configuration plus one pooled ``requests.Session``; the first argument of every operation.
 
@@ -711,10 +869,25 @@ class Session(SessionConfig):
         self._streams: weakref.WeakSet[ChatStream] = weakref.WeakSet()
         self._send_options: Dict[bool, Dict[str, Any]] = {}
         self._headers: Optional[Dict[str, Any]] = None
+        self._pool_owner = self
+
+    def send(self, call: Call[T]) -> T:
+        """Send one call through this session: ``runcrate.send(self, call)``."""
+        return send(self, call)
+
+    def share_pool_of(self, parent: Session) -> None:
+        """Make this copy of ``parent`` use the parent's connections."""
+        self._pool_owner = parent._pool_owner
+        self._lock = threading.Lock()
+        self._streams = weakref.WeakSet()
+        self._send_options = {}
+        self._headers = None
 
     @property
     def http(self) -> requests.Session:
         """The pooled ``requests.Session``, made on first use (and anew in a forked child)."""
+        if self._pool_owner is not self:
+            return self._pool_owner.http
         http = self._http
         if http is None or self._pid != os.getpid():
             with self._lock:
@@ -746,11 +919,14 @@ class Session(SessionConfig):
                     block=getattr(adapter, "_pool_block", False),
                 )
 
+    @property
+    def owns_pool(self) -> bool:
+        """Whether the requests session is the SDK's own (else the caller's, passed as ``http=``)."""
+        return self._pool_owner._owns_http
+
     def _make_http(self) -> requests.Session:
         http = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(
-            max_retries=make_retry(self.max_retries), pool_maxsize=self.connection_limit
-        )
+        adapter = AttemptAdapter(pool_maxsize=self.connection_limit)
         http.mount("https://", adapter)
         http.mount("http://", adapter)
         http.headers["User-Agent"] = _user_agent("requests", requests.__version__)
@@ -769,6 +945,7 @@ class Session(SessionConfig):
             headers=headers,
             data=call.encoded_body(),
             params=self.params_for(call),
+            hooks=None if self.owns_pool else self.http.hooks,  # a caller's session keeps its response hooks
         )
         return prepared
 
@@ -798,6 +975,9 @@ class Session(SessionConfig):
         for stream in list(self._streams):
             stream.close(reason="the client was closed")
         self._streams = weakref.WeakSet()
+        if self._pool_owner is not self:
+            self._pool_owner.close()
+            return
         if self._http is not None and self._owns_http and self._pid == os.getpid():
             self._http.close()
         if self._owns_http:
@@ -835,15 +1015,43 @@ class _SizedBody:
         return iter(self._body)
 
 
+class CallOptions(TypedDict, total=False):
+    """Keyword-only options every operation takes; the pipeline applies them, none is ever sent in a body.
+
+    ``timeout`` is this call's read (and connect) timeout, exactly, whatever
+    the route; ``max_retries`` its own retry budget; ``extra_headers``,
+    ``extra_query`` and ``extra_body`` are added to what it sends (the body's
+    keys at its top level, replacing the SDK's own).
+    """
+
+    timeout: Optional[float]
+    max_retries: Optional[int]
+    extra_headers: Optional[Mapping[str, str]]
+    extra_query: Optional[Mapping[str, Any]]
+    extra_body: Optional[Mapping[str, Any]]
+
+
+OPTION_NAMES = ("timeout", "max_retries", "extra_headers", "extra_query", "extra_body")
+
+
+def take_options(params: Dict[str, Any]) -> Dict[str, Any]:
+    """Move the per-call options out of an operation's pass-through keyword arguments."""
+    return {name: params.pop(name) for name in OPTION_NAMES if name in params}
+
+
 class Call(Generic[T]):
     """One HTTP exchange, described as data: what to send and how to read the answer.
 
-    Built once by the pure request builders below and driven by ``send``
-    (sync) or ``runcrate_async.send`` (asyncio).
+    Built by the pure request builders (the ``@operation`` functions) and
+    driven by ``send`` (sync) or ``runcrate_async.send`` (asyncio). ``keyed``
+    calls carry an Idempotency-Key (``idempotency_key``, or a fresh UUID4)
+    that every retry repeats; ``repeatable`` says whether the call may be sent
+    again once it may have arrived (by default: its method is repeatable).
     """
 
     __slots__ = (
-        "body", "decode", "headers", "inference", "method", "min_timeout", "params", "path", "raw", "timeout"
+        "body", "decode", "headers", "inference", "keyed", "max_retries", "method", "min_timeout", "params", "path",
+        "raw", "repeatable", "timeout",
     )  # fmt: skip
 
     method: str
@@ -856,6 +1064,9 @@ class Call(Generic[T]):
     min_timeout: float
     raw: bool
     timeout: Optional[float]
+    max_retries: Optional[int]
+    keyed: bool
+    repeatable: bool
 
     def __init__(
         self,
@@ -869,7 +1080,14 @@ class Call(Generic[T]):
         inference: bool = False,
         min_timeout: float = 0.0,
         raw: bool = False,
+        keyed: bool = False,
+        idempotency_key: Optional[str] = None,
+        repeatable: Optional[bool] = None,
         timeout: Optional[float] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
     ) -> None:
         self.method = method
         self.path = path
@@ -880,7 +1098,33 @@ class Call(Generic[T]):
         self.inference = inference
         self.min_timeout = min_timeout
         self.raw = raw  # decode receives a RawAnswer (headers, bytes) instead of parsed JSON
+        self.keyed = keyed
+        self.repeatable = method in REPEATABLE_METHODS if repeatable is None else repeatable
         self.timeout = _checked_timeout(timeout)  # this call's own read timeout, whatever the route
+        self.max_retries = None if max_retries is None else check_max_retries(max_retries)
+        if keyed:
+            _check_str("idempotency_key", idempotency_key)
+            self.headers = {"Idempotency-Key": idempotency_key or _uuid4(), **self.headers}
+        if extra_headers or extra_query or extra_body:
+            self._add_extras(extra_headers, extra_query, extra_body)
+
+    def _add_extras(
+        self,
+        headers: Optional[Mapping[str, str]],
+        query: Optional[Mapping[str, Any]],
+        body: Optional[Mapping[str, Any]],
+    ) -> None:
+        if headers:
+            self.headers = {**self.headers, **{k: _header_safe(k, v) or "" for k, v in headers.items()}}
+        if query:
+            self.params = [*self.params, *_query(**query)]
+        if body:
+            if isinstance(self.body, MultipartBody):
+                self.body.add_fields(body)
+            elif self.body is None or isinstance(self.body, dict):
+                self.body = {**(self.body or {}), **body}
+            else:
+                raise TypeError(f"extra_body cannot be merged into the body of {self.method} {self.path}")
 
     def request_headers(self) -> Dict[str, str]:
         """Headers of this call beyond the session's own."""
@@ -900,13 +1144,13 @@ class Call(Generic[T]):
         return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
 
     def finish(self, status: int, headers: Mapping[str, str], body: bytes) -> T:
-        """Turn the answer into the call's result, or raise its typed error."""
+        """Turn the answer into the call's result (with its ``_request_id``), or raise its typed error."""
         if status >= 400:
             raise error_from_response(status, headers, body)
         if status >= 300:
             raise _invalid_response(f"unexpected redirect (HTTP {status}) from {self.path}", status)
         if self.raw:
-            return self._decoded(RawAnswer(headers, body), status)
+            return self._decoded(RawAnswer(headers, body), status, headers.get("x-request-id"))
         if status == 204 or (not body and self.method == "DELETE"):
             return self.decode(None)
         if not _is_json(headers):
@@ -918,15 +1162,26 @@ class Call(Generic[T]):
             raise _invalid_response(
                 f"the answer is not valid JSON: {_cap(body[:200].decode('utf-8', 'replace'))}", status
             ) from None
-        return self._decoded(parsed, status)
+        request_id = _request_id_of(parsed) if type(parsed) is dict else None
+        return self._decoded(parsed, status, request_id or headers.get("x-request-id"))
 
-    def _decoded(self, answer: Any, status: int) -> T:
+    def _decoded(self, answer: Any, status: int, request_id: Optional[str]) -> T:
         try:
-            return self.decode(answer)
+            result = self.decode(answer)
         except RuncrateError:
             raise
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise _invalid_response(f"unexpected answer shape from {self.path}: {exc}", status) from None
+        if isinstance(result, (Model, ListPage)):
+            result._request_id = request_id
+        return result
+
+
+def check_max_retries(max_retries: int) -> int:
+    """``max_retries`` as given, when it is a whole number >= 0."""
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ValueError("max_retries must be a whole number >= 0")
+    return max_retries
 
 
 def _checked_timeout(timeout: Optional[float]) -> Optional[float]:
@@ -991,28 +1246,64 @@ BODY_READ_SIZE = 64 * 1024
 
 
 def send(session: Session, /, call: Call[T]) -> T:
-    """Send one call through the session's pool (retries included) and decode its answer."""
+    """Send one call through the session's pool, retrying by the SDK's rules, and decode its answer."""
     started = time.monotonic()
-    response = _open(session, call, started)
-    try:
-        body = _read_body(response, call, session.timeouts_for(call)[1], started)
-    except BaseException as exc:
-        response.close()
-        error = _as_sdk_error(exc)
-        log_failure(call.method, response.url, error, started)
-        if error is exc:
-            raise
-        raise error from None
-    log_exchange(call.method, response.url, response.status_code, _attempts(response), started, response.headers)
+    response, body, attempts = _exchange(session, call, stream=False)
+    log_exchange(call.method, response.url, response.status_code, attempts, started, response.headers)
     try:
         return call.finish(response.status_code, response.headers, body)
     except RuncrateError as error:
         raise session.redact(error) from None
 
 
-def _attempts(response: requests.Response) -> int:
+def open_stream(session: Session, /, call: Call[Any]) -> requests.Response:
+    """Send a call (retried as ``send`` does) and return its streaming response, unread, once it is a success."""
+    started = time.monotonic()
+    response, body, attempts = _exchange(session, call, stream=True)
+    log_exchange(call.method, response.url, response.status_code, attempts, started, response.headers)
+    if response.status_code >= 300:
+        try:
+            call.finish(response.status_code, response.headers, body)
+        except RuncrateError as error:
+            raise session.redact(error) from None
+    return response
+
+
+def _exchange(session: Session, call: Call[Any], stream: bool) -> Tuple[requests.Response, bytes, int]:
+    """Send a call until its answer is final: (response, body read, attempts made).
+
+    The body is read unless ``stream`` is true and the answer a success.
+    urllib3 makes the connection retries of each attempt on the SDK's own
+    pool; a caller's ``requests.Session`` gets them from ``Attempts``.
+    """
+    attempts = Attempts(session, call, reconnects=session.owns_pool)
+    while True:
+        started = time.monotonic()
+        try:
+            response = _open(session, call, attempts.left)
+            attempts.reconnected(_connection_retries(response))
+            body = (
+                b"" if stream and response.status_code < 300 else _read_answer(session, response, call, stream, started)
+            )
+        except (ConnectionError, TimeoutError) as error:
+            delay = attempts.after_failure(error, started)
+        else:
+            wait = attempts.after_answer(response.status_code, response.headers, body)
+            if wait is None:
+                return response, body, attempts.made
+            response.close()
+            delay = wait
+        time.sleep(delay)
+
+
+def _connection_retries(response: requests.Response) -> int:
     retries = getattr(response.raw, "retries", None)  # urllib3's Retry as it ended: one history entry per retry
-    return len(retries.history) + 1 if retries is not None else 1
+    return len(retries.history) if retries is not None else 0
+
+
+def never_connected(error: RuncrateError) -> bool:
+    """Whether a transport error came before any byte of the request was sent."""
+    return error.code in ("connect_error", "connect_timeout", "dns_error")
 
 
 def _as_sdk_error(exc: BaseException) -> BaseException:
@@ -1022,18 +1313,43 @@ def _as_sdk_error(exc: BaseException) -> BaseException:
     return exc
 
 
-def _open(session: Session, call: Call[Any], started: float) -> requests.Response:
-    """Send a call (urllib3 retries it by the SDK's rules) and return the response, its body unread."""
+_ATTEMPT_RETRY: contextvars.ContextVar[Optional[Retry]] = contextvars.ContextVar("runcrate_attempt", default=None)
+
+
+@functools.cache
+def _connection_retry(retries: int) -> RetryPolicy:
+    return connection_retry(retries)  # a Retry is immutable: one per budget, shared
+
+
+def _open(session: Session, call: Call[Any], connection_retries: int) -> requests.Response:
+    """Send one attempt (urllib3 reconnecting up to ``connection_retries`` times); the body is left unread."""
     prepared = session.prepare(call)
+    token = _ATTEMPT_RETRY.set(_connection_retry(max(connection_retries, 0)))
     try:
         return session.http.send(prepared, **session.send_options(call, stream=True))
     except TRANSPORT_ERRORS as exc:
-        error = _as_sdk_error(exc)
-        log_failure(call.method, prepared.url or "", error, started)
-        raise error from None
+        raise _transport_error(exc) from None
     finally:
+        _ATTEMPT_RETRY.reset(token)
         if isinstance(call.body, MultipartBody):  # close the file the SDK opened, even if the error is kept
             call.body.close()
+
+
+def _read_answer(session: Session, response: requests.Response, call: Call[Any], stream: bool, started: float) -> bytes:
+    """The body of an answer; the response is closed when reading it fails (or, for a stream's error, after it)."""
+    try:
+        if stream:
+            return _read_capped(response)
+        return _read_body(response, call, session.timeouts_for(call)[1], started)
+    except BaseException as exc:
+        response.close()
+        error = _as_sdk_error(exc)
+        if error is exc:
+            raise
+        raise error from None
+    finally:
+        if stream:
+            response.close()
 
 
 def _read_body(response: requests.Response, call: Call[Any], read_timeout: Optional[float], started: float) -> bytes:
@@ -1103,6 +1419,7 @@ class Model:
     """
 
     extra: CatchAll
+    _request_id: Optional[str] = None  # of the answer it came in (meta.requestId, else x-request-id)
 
     if not TYPE_CHECKING:
 
@@ -1414,6 +1731,7 @@ class ListPage(List[T]):
     has_more: bool
     cursor: Optional[str]
     request_id: Optional[str]
+    _request_id: Optional[str] = None
 
     def __init__(
         self,
@@ -1830,7 +2148,7 @@ class RawAnswer(NamedTuple):
     body: bytes
 
 
-def _audio_bytes(answer: RawAnswer) -> bytes:
+def _answer_bytes(answer: RawAnswer) -> bytes:
     return answer.body
 
 
@@ -2185,29 +2503,40 @@ class MultipartBody:
     ``length`` is known unless the file is a pipe or socket.
     """
 
-    def __init__(self, fields: Sequence[Tuple[str, str]], file: FileInput, filename: Optional[str]) -> None:
+    def __init__(self, fields: Sequence[Tuple[str, Any]], file: FileInput, filename: Optional[str]) -> None:
         self.boundary = os.urandom(16).hex()
         self._iterations: List[Iterator[bytes]] = []
         self.content_type = f"multipart/form-data; boundary={self.boundary}"
         self._file = file
         self._start = _tell(file)
         name = filename or _filename_of(file)
-        lines = []
-        for key, value in fields:
-            lines.append(
-                f'--{self.boundary}\r\nContent-Disposition: form-data; name="{_quote_header(key)}"\r\n\r\n{value}\r\n'
-            )
+        self._fields = b""
+        self.add_fields(dict(fields))
         import mimetypes  # only uploads need it
 
         media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        lines.append(
+        self._file_head = (
             f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; filename="{_quote_header(name)}"\r\n'
             f"Content-Type: {media_type}\r\n\r\n"
-        )
-        self._head = "".join(lines).encode("utf-8")
+        ).encode()
         self._tail = f"\r\n--{self.boundary}--\r\n".encode("ascii")
-        size = _size_of(file, self._start)
-        self.length = None if size is None else len(self._head) + size + len(self._tail)
+        self._size = _size_of(file, self._start)
+
+    def add_fields(self, fields: Mapping[str, Any]) -> None:
+        """Form fields, sent before the file (a caller's ``extra_body`` too); values that are not strings go as JSON."""
+        for key, value in fields.items():
+            if value is None:
+                continue
+            text = value if isinstance(value, str) else json.dumps(value)
+            part = f'--{self.boundary}\r\nContent-Disposition: form-data; name="{_quote_header(key)}"\r\n\r\n{text}\r\n'
+            self._fields += part.encode("utf-8")
+
+    @property
+    def length(self) -> Optional[int]:
+        """Bytes of the whole body, or None when the file's size is unknown (a pipe)."""
+        if self._size is None:
+            return None
+        return len(self._fields) + len(self._file_head) + self._size + len(self._tail)
 
     def __iter__(self) -> Iterator[bytes]:
         parts = self._parts()
@@ -2215,7 +2544,7 @@ class MultipartBody:
         return parts
 
     def _parts(self) -> Iterator[bytes]:
-        yield self._head
+        yield self._fields + self._file_head
         yield from self._file_chunks()
         yield self._tail
 
@@ -2308,11 +2637,11 @@ def video_flow(
 ) -> Flow[VideoJob]:
     """Submit a video job and poll it until it completes; each state seen (the submitted one first) is a Progress."""
     wait = VideoWait(poll_interval, timeout)
-    job: VideoJob = yield generate_video_call(model, prompt, params)
+    job: VideoJob = yield generate_video.call(model=model, prompt=prompt, **params)
     yield Progress(job)
     while not wait.finished(job):
         yield Sleep(wait.poll_interval)
-        job = yield get_video_status_call(job.id)
+        job = yield get_video_status.call(job.id)
         yield Progress(job)
     return job
 
@@ -2465,41 +2794,99 @@ def network_chunks(chunks: Iterator[bytes]) -> Iterator[bytes]:
         yield chunk
 
 
-class _Omitted:
-    def __repr__(self) -> str:
-        return "OMITTED"
-
-
-OMITTED: Any = _Omitted()
-"""Default of arguments whose ``None`` means something (turn a limit off)."""
-
-
 # ======================================================================
-# 6. Requests of every operation (pure: shared by the sync and async modules)
+# 6. Operations: one definition per endpoint
 # ======================================================================
+#
+# An endpoint is its pure request builder, made public by @operation:
+# ``get_instance(session, "i-1")`` sends it, ``get_instance.call("i-1")``
+# returns the Call. runcrate_async derives its coroutine twin in one line.
+
+OPERATIONS: Dict[str, Any] = {}  # name -> operation, in the order they are defined
+
+if TYPE_CHECKING:
+    P = ParamSpec("P")
+
+    class Operation(Generic[P, T]):
+        """An endpoint: ``op(session, ...)`` sends it, ``op.call(...)`` builds its Call."""
+
+        __name__: str
+
+        def call(self, *args: P.args, **kwargs: P.kwargs) -> Call[T]: ...
+
+        def __call__(self, session: Session, /, *args: P.args, **kwargs: P.kwargs) -> T: ...
+
+    def operation(build: Callable[P, Call[T]]) -> Operation[P, T]: ...
+
+else:
+
+    class Operation:
+        """An endpoint: ``op(session, ...)`` sends it, ``op.call(...)`` builds its Call."""
+
+        def __init__(self, build):
+            self.call = build
+            self.__name__ = build.__name__
+            self.__qualname__ = build.__qualname__
+            self.__doc__ = build.__doc__
+            self.__module__ = build.__module__
+
+        def __call__(self, session, /, *args, **kwargs):
+            return send(session, self.call(*args, **kwargs))
+
+        @property
+        def __signature__(self):
+            return operation_signature(self.call, session=True)
+
+        def __repr__(self):
+            return f"<operation {self.__module__}.{self.__name__}>"
+
+    def operation(build):
+        """Make a request builder the public operation (and register it in OPERATIONS)."""
+        op = OPERATIONS[build.__name__] = Operation(build)
+        return op
+
+
+def operation_signature(build: Callable[..., Any], session: bool) -> Any:
+    """What ``inspect.signature`` shows of an operation: its builder's parameters (after a
+    positional-only ``session`` for the module's function) and the result of its Call."""
+    import inspect
+
+    own = inspect.signature(build)
+    result = own.return_annotation
+    if isinstance(result, str) and result.startswith("Call[") and result.endswith("]"):
+        result = result[len("Call[") : -1]
+    parameters = list(own.parameters.values())
+    if session:
+        parameters.insert(0, inspect.Parameter("session", inspect.Parameter.POSITIONAL_ONLY))
+    return own.replace(parameters=parameters, return_annotation=result)
+
 
 SLOW_LAUNCH = 75.0  # the launch route may take 60 s
 
 
-def list_instances_call(search: Optional[str] = None) -> Call[ListPage[Instance]]:
-    """GET /instances."""
-    return Call("GET", "/instances", decode_page(Instance), params=_query(search=search))
+@operation
+def list_instances(*, search: Optional[str] = None, **options: Unpack[CallOptions]) -> Call[ListPage[Instance]]:
+    """List the environment's instances (GET /instances); ``search`` filters by name."""
+    return Call("GET", "/instances", decode_page(Instance), params=_query(search=search), **options)
 
 
-def list_instance_types_call(
-    gpu_type: Optional[str] = None, region: Optional[str] = None, gpu_count: Optional[int] = None
+@operation
+def list_instance_types(
+    *,
+    gpu_type: Optional[str] = None,
+    region: Optional[str] = None,
+    gpu_count: Optional[int] = None,
+    **options: Unpack[CallOptions],
 ) -> Call[ListPage[InstanceType]]:
-    """GET /instances/types."""
+    """List the GPU offers available now (GET /instances/types), filtered by the arguments given."""
     _check_int("gpu_count", gpu_count, 1)
-    return Call(
-        "GET",
-        "/instances/types",
-        decode_page(InstanceType),
-        params=_query(gpu_type=gpu_type, region=region, gpu_count=gpu_count),
-    )
+    params = _query(gpu_type=gpu_type, region=region, gpu_count=gpu_count)
+    return Call("GET", "/instances/types", decode_page(InstanceType), params=params, **options)
 
 
-def create_instance_call(
+@operation
+def create_instance(
+    *,
     name: str,
     ssh_key_id: Optional[str] = None,
     gpu_type: Optional[str] = None,
@@ -2517,8 +2904,14 @@ def create_instance_call(
     launch_script_base64: Optional[str] = None,
     max_runtime_minutes: Optional[int] = None,
     idle_shutdown_minutes: Optional[int] = None,
+    **options: Unpack[CallOptions],
 ) -> Call[Instance]:
-    """POST /instances, with an Idempotency-Key; never resent once it may have arrived."""
+    """Launch an instance (POST /instances); ``gpu_type`` or ``instance_type_id`` picks the machine.
+
+    Sent with an Idempotency-Key and retried only when the server answered
+    429/503 or the connection never opened; a lost answer raises instead of
+    launching twice: list instances before trying again.
+    """
     _check_str("name", name, required=True)
     if gpu_type is None and instance_type_id is None:
         raise ValueError("create_instance needs gpu_type or instance_type_id")
@@ -2547,20 +2940,27 @@ def create_instance_call(
         max_runtime_minutes=max_runtime_minutes,
         idle_shutdown_minutes=idle_shutdown_minutes,
     )
-    return Call(
-        "POST", "/instances", decode_one(Instance), body=body, headers=_idempotency_key(), min_timeout=SLOW_LAUNCH
-    )
+    return Call("POST", "/instances", decode_one(Instance), body=body, keyed=True, min_timeout=SLOW_LAUNCH, **options)
 
 
-def get_instance_call(instance_id: str) -> Call[Instance]:
-    """GET /instances/{id}."""
-    return Call("GET", f"/instances/{segment(instance_id)}", decode_one(Instance))
+@operation
+def get_instance(instance_id: str, **options: Unpack[CallOptions]) -> Call[Instance]:
+    """Fetch one instance by id (GET /instances/{id})."""
+    return Call("GET", f"/instances/{segment(instance_id)}", decode_one(Instance), **options)
 
 
-def update_instance_call(
-    instance_id: str, max_runtime_minutes: Any = OMITTED, idle_shutdown_minutes: Any = OMITTED
+@operation
+def update_instance(
+    instance_id: str,
+    *,
+    max_runtime_minutes: Any = OMITTED,
+    idle_shutdown_minutes: Any = OMITTED,
+    **options: Unpack[CallOptions],
 ) -> Call[Instance]:
-    """PATCH /instances/{id}: only the limits given; ``None`` turns one off."""
+    """Change an instance's auto-stop limits (PATCH /instances/{id}).
+
+    An omitted limit is left alone; ``None`` turns it off.
+    """
     body = {}
     if max_runtime_minutes is not OMITTED:
         _check_int("max_runtime_minutes", max_runtime_minutes, 5, 10080)
@@ -2570,99 +2970,128 @@ def update_instance_call(
         body["idle_shutdown_minutes"] = idle_shutdown_minutes
     if not body:
         raise ValueError("update_instance needs max_runtime_minutes or idle_shutdown_minutes")
-    return Call("PATCH", f"/instances/{segment(instance_id)}", decode_one(Instance), body=body)
+    return Call("PATCH", f"/instances/{segment(instance_id)}", decode_one(Instance), body=body, **options)
 
 
-def get_instance_status_call(instance_id: str) -> Call[InstanceStatus]:
-    """GET /instances/{id}/status."""
-    return Call("GET", f"/instances/{segment(instance_id)}/status", decode_one(InstanceStatus))
+@operation
+def get_instance_status(instance_id: str, **options: Unpack[CallOptions]) -> Call[InstanceStatus]:
+    """An instance's status and IP address (GET /instances/{id}/status)."""
+    return Call("GET", f"/instances/{segment(instance_id)}/status", decode_one(InstanceStatus), **options)
 
 
-def terminate_instance_call(instance_id: str) -> Call[None]:
-    """DELETE /instances/{id}."""
-    return Call("DELETE", f"/instances/{segment(instance_id)}", _nothing)
+@operation
+def terminate_instance(instance_id: str, **options: Unpack[CallOptions]) -> Call[None]:
+    """Terminate an instance (DELETE /instances/{id})."""
+    return Call("DELETE", f"/instances/{segment(instance_id)}", _nothing, **options)
 
 
-def list_ssh_keys_call() -> Call[ListPage[SSHKey]]:
-    """GET /ssh-keys."""
-    return Call("GET", "/ssh-keys", decode_page(SSHKey))
+@operation
+def list_ssh_keys(**options: Unpack[CallOptions]) -> Call[ListPage[SSHKey]]:
+    """List the workspace's SSH keys (GET /ssh-keys)."""
+    return Call("GET", "/ssh-keys", decode_page(SSHKey), **options)
 
 
-def create_ssh_key_call(name: str, public_key: str, type: Optional[str] = None) -> Call[SSHKey]:  # noqa: A002
-    """POST /ssh-keys (no Idempotency-Key: never resent once it may have arrived)."""
+@operation
+def create_ssh_key(
+    *,
+    name: str,
+    public_key: str,
+    type: Optional[str] = None,  # noqa: A002 - the API's own name
+    **options: Unpack[CallOptions],
+) -> Call[SSHKey]:
+    """Register a public key, ``<type> <blob> [comment]`` (POST /ssh-keys); a duplicate raises ``ConflictError``.
+
+    No Idempotency-Key: never resent once it may have arrived.
+    """
     _check_str("name", name, required=True)
     _check_str("public_key", public_key, required=True)
-    return Call("POST", "/ssh-keys", decode_one(SSHKey), body=_body(name=name, public_key=public_key, type=type))
+    body = _body(name=name, public_key=public_key, type=type)
+    return Call("POST", "/ssh-keys", decode_one(SSHKey), body=body, **options)
 
 
-def delete_ssh_key_call(key_id: str) -> Call[None]:
-    """DELETE /ssh-keys/{id}."""
-    return Call("DELETE", f"/ssh-keys/{segment(key_id)}", _nothing)
+@operation
+def delete_ssh_key(key_id: str, **options: Unpack[CallOptions]) -> Call[None]:
+    """Delete an SSH key (DELETE /ssh-keys/{id})."""
+    return Call("DELETE", f"/ssh-keys/{segment(key_id)}", _nothing, **options)
 
 
-def list_storage_regions_call() -> Call[ListPage[StorageRegion]]:
-    """GET /storage/regions."""
-    return Call("GET", "/storage/regions", decode_page(StorageRegion))
+@operation
+def list_storage_regions(**options: Unpack[CallOptions]) -> Call[ListPage[StorageRegion]]:
+    """List the regions of the workspace's storage provider (GET /storage/regions)."""
+    return Call("GET", "/storage/regions", decode_page(StorageRegion), **options)
 
 
-def list_storage_call(search: Optional[str] = None) -> Call[ListPage[StorageVolume]]:
-    """GET /storage."""
-    return Call("GET", "/storage", decode_page(StorageVolume), params=_query(search=search))
+@operation
+def list_storage(*, search: Optional[str] = None, **options: Unpack[CallOptions]) -> Call[ListPage[StorageVolume]]:
+    """List the environment's volumes (GET /storage); ``search`` filters by name."""
+    return Call("GET", "/storage", decode_page(StorageVolume), params=_query(search=search), **options)
 
 
-def get_storage_call(volume_id: str) -> Call[StorageVolume]:
-    """GET /storage/{id}."""
-    return Call("GET", f"/storage/{segment(volume_id)}", decode_one(StorageVolume))
+@operation
+def get_storage(volume_id: str, **options: Unpack[CallOptions]) -> Call[StorageVolume]:
+    """Fetch one volume by id (GET /storage/{id})."""
+    return Call("GET", f"/storage/{segment(volume_id)}", decode_one(StorageVolume), **options)
 
 
-def create_storage_call(name: str, size_gb: int, region: str) -> Call[StorageVolume]:
-    """POST /storage, with an Idempotency-Key."""
+@operation
+def create_storage(*, name: str, size_gb: int, region: str, **options: Unpack[CallOptions]) -> Call[StorageVolume]:
+    """Create a volume of ``size_gb`` in the region named ``region`` (POST /storage), billed weekly in advance."""
     _check_str("name", name, required=True)
     _check_int("size_gb", size_gb, 1)
     _check_str("region", region, required=True)
     body = {"name": name, "size_gb": size_gb, "region": region}
-    return Call("POST", "/storage", decode_one(StorageVolume), body=body, headers=_idempotency_key())
+    return Call("POST", "/storage", decode_one(StorageVolume), body=body, keyed=True, **options)
 
 
-def resize_storage_call(volume_id: str, size_gb: int) -> Call[StorageVolume]:
-    """PATCH /storage/{id}: volumes only grow."""
+@operation
+def resize_storage(volume_id: str, *, size_gb: int, **options: Unpack[CallOptions]) -> Call[StorageVolume]:
+    """Grow a volume to ``size_gb`` (PATCH /storage/{id}); shrinking raises ``UnprocessableEntityError``."""
     _check_int("size_gb", size_gb, 1)
-    return Call("PATCH", f"/storage/{segment(volume_id)}", decode_one(StorageVolume), body={"size_gb": size_gb})
+    path = f"/storage/{segment(volume_id)}"
+    return Call("PATCH", path, decode_one(StorageVolume), body={"size_gb": size_gb}, **options)
 
 
-def delete_storage_call(volume_id: str) -> Call[StorageDeleteResult]:
-    """DELETE /storage/{id}: answers the pro-rata refund."""
-
-    def decode_refund(body: Any) -> StorageDeleteResult:
-        return StorageDeleteResult() if body is None else decode_one(StorageDeleteResult)(body)
-
-    return Call("DELETE", f"/storage/{segment(volume_id)}", decode_refund)
+def _refund(body: Any) -> StorageDeleteResult:
+    return StorageDeleteResult() if body is None else decode_one(StorageDeleteResult)(body)
 
 
-def get_balance_call() -> Call[Balance]:
-    """GET /billing/balance."""
-    return Call("GET", "/billing/balance", decode_one(Balance))
+@operation
+def delete_storage(volume_id: str, **options: Unpack[CallOptions]) -> Call[StorageDeleteResult]:
+    """Delete a volume (DELETE /storage/{id}); the result carries the pro-rata ``refund_amount``."""
+    return Call("DELETE", f"/storage/{segment(volume_id)}", _refund, **options)
 
 
-def list_transactions_call(limit: int = 50, offset: int = 0, type: Optional[str] = None) -> Call[ListPage[Transaction]]:  # noqa: A002
-    """GET /billing/transactions (``limit`` and ``offset`` always sent)."""
+@operation
+def get_balance(**options: Unpack[CallOptions]) -> Call[Balance]:
+    """The workspace's credit balance (GET /billing/balance)."""
+    return Call("GET", "/billing/balance", decode_one(Balance), **options)
+
+
+@operation
+def list_transactions(
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    type: Optional[str] = None,  # noqa: A002 - the API's own name
+    **options: Unpack[CallOptions],
+) -> Call[ListPage[Transaction]]:
+    """A page of billing transactions, newest first (GET /billing/transactions); see ``has_more`` and ``total``."""
     _check_int("limit", limit, 1, 100)
     _check_int("offset", offset, 0)
-    return Call(
-        "GET", "/billing/transactions", decode_page(Transaction), params=_query(limit=limit, offset=offset, type=type)
-    )
+    params = _query(limit=limit, offset=offset, type=type)
+    return Call("GET", "/billing/transactions", decode_page(Transaction), params=params, **options)
 
 
-def get_usage_call(
-    from_date: Union[str, date, None] = None, to_date: Union[str, date, None] = None
+@operation
+def get_usage(
+    *,
+    from_date: Union[str, date, None] = None,
+    to_date: Union[str, date, None] = None,
+    **options: Unpack[CallOptions],
 ) -> Call[UsageSummary]:
-    """GET /billing/usage?from=&to= (YYYY-MM-DD)."""
-    return Call(
-        "GET",
-        "/billing/usage",
-        decode_one(UsageSummary),
-        params=_query(**{"from": _day(from_date), "to": _day(to_date)}),
-    )
+    """Inference usage totals between two dates, ``YYYY-MM-DD`` or ``date`` (GET /billing/usage?from=&to=)."""
+    params = _query(**{"from": _day(from_date), "to": _day(to_date)})
+    return Call("GET", "/billing/usage", decode_one(UsageSummary), params=params, **options)
 
 
 def _day(value: Union[str, date, None]) -> Optional[str]:
@@ -2673,29 +3102,31 @@ def _day(value: Union[str, date, None]) -> Optional[str]:
     return value
 
 
-def list_templates_call(
-    page_number: int = 1,
+@operation
+def list_templates(
+    *,
+    page: int = 1,
     page_size: int = 25,
     search: Optional[str] = None,
     category: Optional[str] = None,
     sort_by: Optional[str] = None,
     sort_dir: Optional[str] = None,
+    **options: Unpack[CallOptions],
 ) -> Call[ListPage[Template]]:
-    """GET /templates (``page`` and ``page_size`` always sent)."""
-    _check_int("page", page_number, 1)
+    """A page of templates with ``total`` (GET /templates); filter by ``search`` and ``category``."""
+    _check_int("page", page, 1)
     _check_int("page_size", page_size, 1)
     if sort_dir is not None and sort_dir not in ("asc", "desc"):
         raise ValueError("sort_dir must be 'asc' or 'desc'")
     params = _query(
-        page=page_number, page_size=page_size, search=search, category=category, sort_by=sort_by, sort_dir=sort_dir
+        page=page, page_size=page_size, search=search, category=category, sort_by=sort_by, sort_dir=sort_dir
     )
-    return Call("GET", "/templates", decode_page(Template), params=params)
+    return Call("GET", "/templates", decode_page(Template), params=params, **options)
 
 
 SLOW_MEDIA = 120.0  # image, video, speech and transcription routes may take this long
 SLOW_CHAT = 600.0  # a completion without streaming answers only at its end (openai-python's default)
 
-CHAT_ROLES = frozenset({"system", "user", "assistant", "tool", "developer", "function"})
 IMAGE_FORMATS = ("url", "b64_json")
 SPEECH_FORMATS = ("mp3", "pcm", "wav", "opus", "aac", "flac")
 TRANSCRIPT_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
@@ -2727,6 +3158,7 @@ def _check_messages(messages: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any
 
 
 def chat_completion_call(
+    *,
     model: str,
     messages: Sequence[Mapping[str, Any]],
     stream: bool = False,
@@ -2736,13 +3168,14 @@ def chat_completion_call(
     stop: Union[str, Sequence[str], None] = None,
     frequency_penalty: Optional[float] = None,
     presence_penalty: Optional[float] = None,
-    params: Optional[Mapping[str, Any]] = None,
     timeout: Optional[float] = None,
+    **params: Any,
 ) -> Call[ChatCompletion]:
-    """POST /v1/chat/completions; other keyword arguments go into the body unchanged.
+    """POST /v1/chat/completions; other keyword arguments go into the body unchanged (the per-call options not).
 
     Without streaming the answer comes only at the end of the generation: the
     read timeout is then at least SLOW_CHAT, unless ``timeout`` is given.
+    The sync and async ``chat_completion`` send it, or open it as a stream.
     """
     _check_str("model", model, required=True)
     _check_int("max_tokens", max_tokens, 1)
@@ -2750,6 +3183,7 @@ def chat_completion_call(
     _check_number("top_p", top_p, 0, 1)
     _check_number("frequency_penalty", frequency_penalty, -2, 2)
     _check_number("presence_penalty", presence_penalty, -2, 2)
+    options = take_options(params)
     body = _body(
         model=model,
         messages=_check_messages(messages),
@@ -2761,7 +3195,7 @@ def chat_completion_call(
         frequency_penalty=frequency_penalty,
         presence_penalty=presence_penalty,
     )
-    body.update(params or {})
+    body.update(params)
     return Call(
         "POST",
         "/chat/completions",
@@ -2770,6 +3204,7 @@ def chat_completion_call(
         inference=True,
         min_timeout=0.0 if stream else SLOW_CHAT,
         timeout=timeout,
+        **options,
     )
 
 
@@ -2781,7 +3216,9 @@ def _with_images(body: Dict[str, Any], params: Mapping[str, Any]) -> Dict[str, A
     return body
 
 
-def generate_image_call(
+@operation
+def generate_image(
+    *,
     model: str,
     prompt: str,
     width: Optional[int] = None,
@@ -2792,15 +3229,21 @@ def generate_image_call(
     guidance: Optional[float] = None,
     seed: Optional[int] = None,
     negative_prompt: Optional[str] = None,
-    params: Optional[Mapping[str, Any]] = None,
+    **params: Any,
 ) -> Call[ImageGeneration]:
-    """POST /v1/images/generations; image inputs (``image``, ``mask``, ...) are encoded first."""
+    """Generate images (POST /v1/images/generations).
+
+    ``image``, ``start_image``, ``mask`` and ``control_image`` take a file path,
+    bytes, an http(s) URL, a data URI or base64 (see ``encode_image``); other
+    keyword arguments (``strength``, ...) pass through to the model.
+    """
     _check_str("model", model, required=True)
     _check_str("prompt", prompt, required=True)
     _check_int("width", width, 1)
     _check_int("height", height, 1)
     _check_int("num_inference_steps", num_inference_steps, 1)
     _check_choice("response_format", response_format, IMAGE_FORMATS)
+    options = take_options(params)
     body = _body(
         model=model,
         prompt=prompt,
@@ -2813,242 +3256,100 @@ def generate_image_call(
         seed=seed,
         negative_prompt=negative_prompt,
     )
-    body = _with_images(body, params or {})
+    body = _with_images(body, params)
     return Call(
-        "POST", "/images/generations", decode_bare(ImageGeneration), body=body, inference=True, min_timeout=SLOW_MEDIA
+        "POST",
+        "/images/generations",
+        decode_bare(ImageGeneration),
+        body=body,
+        inference=True,
+        min_timeout=SLOW_MEDIA,
+        **options,
     )
 
 
-def generate_video_call(model: str, prompt: str, params: Optional[Mapping[str, Any]] = None) -> Call[VideoJob]:
-    """POST /v1/videos: submit a job; ``duration``, ``image`` (encoded) and the rest pass through."""
+@operation
+def generate_video(*, model: str, prompt: str, **params: Any) -> Call[VideoJob]:
+    """Submit a video job (POST /v1/videos); ``duration``, ``image`` (encoded), ``seed`` ... pass through."""
     _check_str("model", model, required=True)
     _check_str("prompt", prompt, required=True)
-    body = _with_images({"model": model, "prompt": prompt}, params or {})
-    return Call("POST", "/videos", decode_bare(VideoJob), body=body, inference=True, min_timeout=SLOW_MEDIA)
+    options = take_options(params)
+    body = _with_images({"model": model, "prompt": prompt}, params)
+    return Call("POST", "/videos", decode_bare(VideoJob), body=body, inference=True, min_timeout=SLOW_MEDIA, **options)
 
 
-def get_video_status_call(video_id: str) -> Call[VideoJob]:
-    """GET /v1/videos/{id}."""
-    return Call("GET", f"/videos/{segment(video_id)}", decode_bare(VideoJob), inference=True)
+@operation
+def get_video_status(video_id: str, **options: Unpack[CallOptions]) -> Call[VideoJob]:
+    """Poll a video job (GET /v1/videos/{id})."""
+    return Call("GET", f"/videos/{segment(video_id)}", decode_bare(VideoJob), inference=True, **options)
 
 
-def download_video_call(video_id: str) -> Call[bytes]:
-    """GET /v1/videos/{id}/download: the video's bytes (404 until the job completed)."""
-    return Call(
-        "GET", f"/videos/{segment(video_id)}/download", _audio_bytes, inference=True, raw=True, min_timeout=SLOW_MEDIA
-    )
+@operation
+def download_video(video_id: str, **options: Unpack[CallOptions]) -> Call[bytes]:
+    """A finished video's bytes, in memory (GET /v1/videos/{id}/download; 404 until the job completed).
+
+    ``download_video_to_file`` streams to disk instead.
+    """
+    path = f"/videos/{segment(video_id)}/download"
+    return Call("GET", path, _answer_bytes, inference=True, raw=True, min_timeout=SLOW_MEDIA, **options)
 
 
-def text_to_speech_call(
+@operation
+def text_to_speech(
+    *,
     model: str,
     input: str,  # noqa: A002 - the API's own name
     voice: Optional[str] = None,
     response_format: Optional[str] = None,
-    params: Optional[Mapping[str, Any]] = None,
+    **params: Any,
 ) -> Call[bytes]:
-    """POST /v1/audio/speech: answers raw audio bytes."""
+    """Speech audio for ``input`` (POST /v1/audio/speech): mp3 bytes unless ``response_format`` says otherwise."""
     _check_str("model", model, required=True)
     _check_str("input", input, required=True)
     _check_choice("response_format", response_format, SPEECH_FORMATS)
-    body = _body(model=model, input=input, voice=voice, response_format=response_format)
-    body.update(params or {})
-    return Call("POST", "/audio/speech", _audio_bytes, body=body, inference=True, raw=True, min_timeout=SLOW_MEDIA)
+    options = take_options(params)
+    body = {**_body(model=model, input=input, voice=voice, response_format=response_format), **params}
+    return Call(
+        "POST", "/audio/speech", _answer_bytes, body=body, inference=True, raw=True, min_timeout=SLOW_MEDIA, **options
+    )
 
 
-def transcribe_call(
+@operation
+def transcribe(
+    *,
     model: str,
     file: FileInput,
     filename: Optional[str] = None,
     language: Optional[str] = None,
     response_format: Optional[str] = None,
-    params: Optional[Mapping[str, Any]] = None,
+    **params: Any,
 ) -> Call[Transcription]:
-    """POST /v1/audio/transcriptions as multipart/form-data, the file streamed."""
+    """Transcribe audio (POST /v1/audio/transcriptions, multipart/form-data), streaming the file.
+
+    ``file`` is a path, bytes or a binary file object. ``.text`` of the result
+    holds the transcript, or the subtitles for ``srt``/``vtt``.
+    """
     _check_str("model", model, required=True)
     _check_choice("response_format", response_format, TRANSCRIPT_FORMATS)
     _check_file(file)
-    fields = [("model", model)]
-    fields += [(k, v) for k, v in (("language", language), ("response_format", response_format)) if v is not None]
-    fields += [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in (params or {}).items() if v is not None]
-    body = MultipartBody(fields, file, filename)
+    options = take_options(params)
+    fields = {"model": model, "language": language, "response_format": response_format, **params}
+    body = MultipartBody(list(fields.items()), file, filename)
     return Call(
-        "POST", "/audio/transcriptions", _transcription, body=body, inference=True, raw=True, min_timeout=SLOW_MEDIA
+        "POST",
+        "/audio/transcriptions",
+        _transcription,
+        body=body,
+        inference=True,
+        raw=True,
+        min_timeout=SLOW_MEDIA,
+        **options,
     )
 
 
 # ======================================================================
-# 7. Operations: plain functions, the session first
+# 7. Streams, downloads and flows: what is more than one call
 # ======================================================================
-
-
-def list_instances(session: Session, /, *, search: Optional[str] = None) -> ListPage[Instance]:
-    """List the environment's instances; ``search`` filters by name."""
-    return send(session, list_instances_call(search))
-
-
-def list_instance_types(
-    session: Session, *, gpu_type: Optional[str] = None, region: Optional[str] = None, gpu_count: Optional[int] = None
-) -> ListPage[InstanceType]:
-    """List the GPU offers available now, filtered by the arguments given."""
-    return send(session, list_instance_types_call(gpu_type, region, gpu_count))
-
-
-def create_instance(
-    session: Session,
-    /,
-    *,
-    name: str,
-    ssh_key_id: Optional[str] = None,
-    gpu_type: Optional[str] = None,
-    instance_type_id: Optional[str] = None,
-    region: Optional[str] = None,
-    gpu_count: Optional[int] = None,
-    cpu_cores: Optional[int] = None,
-    memory: Optional[int] = None,
-    storage: Optional[int] = None,
-    template: Optional[str] = None,
-    env_vars: Optional[Mapping[str, str]] = None,
-    startup_commands: Optional[Sequence[str]] = None,
-    storage_id: Optional[str] = None,
-    launch_script: Optional[str] = None,
-    launch_script_base64: Optional[str] = None,
-    max_runtime_minutes: Optional[int] = None,
-    idle_shutdown_minutes: Optional[int] = None,
-) -> Instance:
-    """Launch an instance (``gpu_type`` or ``instance_type_id`` picks the machine).
-
-    Sent with an Idempotency-Key and retried only when the server answered
-    429/503 or the connection never opened; a lost answer raises instead of
-    launching twice: list instances before trying again.
-    """
-    return send(
-        session,
-        create_instance_call(
-            name,
-            ssh_key_id,
-            gpu_type,
-            instance_type_id,
-            region,
-            gpu_count,
-            cpu_cores,
-            memory,
-            storage,
-            template,
-            env_vars,
-            startup_commands,
-            storage_id,
-            launch_script,
-            launch_script_base64,
-            max_runtime_minutes,
-            idle_shutdown_minutes,
-        ),
-    )
-
-
-def get_instance(session: Session, /, instance_id: str) -> Instance:
-    """Fetch one instance by id."""
-    return send(session, get_instance_call(instance_id))
-
-
-def update_instance(
-    session: Session, instance_id: str, *, max_runtime_minutes: Any = OMITTED, idle_shutdown_minutes: Any = OMITTED
-) -> Instance:
-    """Change an instance's auto-stop limits; an omitted limit is left alone, ``None`` turns it off."""
-    return send(session, update_instance_call(instance_id, max_runtime_minutes, idle_shutdown_minutes))
-
-
-def get_instance_status(session: Session, /, instance_id: str) -> InstanceStatus:
-    """An instance's status and IP address."""
-    return send(session, get_instance_status_call(instance_id))
-
-
-def terminate_instance(session: Session, /, instance_id: str) -> None:
-    """Terminate an instance."""
-    send(session, terminate_instance_call(instance_id))
-
-
-def list_ssh_keys(session: Session, /) -> ListPage[SSHKey]:
-    """List the workspace's SSH keys."""
-    return send(session, list_ssh_keys_call())
-
-
-def create_ssh_key(session: Session, /, *, name: str, public_key: str, type: Optional[str] = None) -> SSHKey:  # noqa: A002
-    """Register a public key (``<type> <blob> [comment]``); a duplicate raises ``ConflictError``."""
-    return send(session, create_ssh_key_call(name, public_key, type))
-
-
-def delete_ssh_key(session: Session, /, key_id: str) -> None:
-    """Delete an SSH key."""
-    send(session, delete_ssh_key_call(key_id))
-
-
-def list_storage_regions(session: Session, /) -> ListPage[StorageRegion]:
-    """List the regions of the workspace's storage provider."""
-    return send(session, list_storage_regions_call())
-
-
-def list_storage(session: Session, /, *, search: Optional[str] = None) -> ListPage[StorageVolume]:
-    """List the environment's volumes; ``search`` filters by name."""
-    return send(session, list_storage_call(search))
-
-
-def get_storage(session: Session, /, volume_id: str) -> StorageVolume:
-    """Fetch one volume by id."""
-    return send(session, get_storage_call(volume_id))
-
-
-def create_storage(session: Session, /, *, name: str, size_gb: int, region: str) -> StorageVolume:
-    """Create a volume of ``size_gb`` in the region named ``region``, billed weekly in advance."""
-    return send(session, create_storage_call(name, size_gb, region))
-
-
-def resize_storage(session: Session, /, volume_id: str, *, size_gb: int) -> StorageVolume:
-    """Grow a volume to ``size_gb`` (shrinking raises ``UnprocessableEntityError``)."""
-    return send(session, resize_storage_call(volume_id, size_gb))
-
-
-def delete_storage(session: Session, /, volume_id: str) -> StorageDeleteResult:
-    """Delete a volume; the result carries the pro-rata ``refund_amount``."""
-    return send(session, delete_storage_call(volume_id))
-
-
-def get_balance(session: Session, /) -> Balance:
-    """The workspace's credit balance."""
-    return send(session, get_balance_call())
-
-
-def list_transactions(
-    session: Session,
-    /,
-    *,
-    limit: int = 50,
-    offset: int = 0,
-    type: Optional[str] = None,  # noqa: A002
-) -> ListPage[Transaction]:
-    """A page of billing transactions, newest first; see ``has_more`` and ``total``."""
-    return send(session, list_transactions_call(limit, offset, type))
-
-
-def get_usage(
-    session: Session, *, from_date: Union[str, date, None] = None, to_date: Union[str, date, None] = None
-) -> UsageSummary:
-    """Inference usage totals between two dates (``YYYY-MM-DD`` or ``date``)."""
-    return send(session, get_usage_call(from_date, to_date))
-
-
-def list_templates(
-    session: Session,
-    /,
-    *,
-    page: int = 1,
-    page_size: int = 25,
-    search: Optional[str] = None,
-    category: Optional[str] = None,
-    sort_by: Optional[str] = None,
-    sort_dir: Optional[str] = None,
-) -> ListPage[Template]:
-    """A page of templates with ``total``; filter by ``search`` and ``category``."""
-    return send(session, list_templates_call(page, page_size, search, category, sort_by, sort_dir))
 
 
 @overload
@@ -3114,29 +3415,14 @@ def chat_completion(
     call's own (per read, for a stream).
     """
     call = chat_completion_call(
-        model, messages, stream, max_tokens, temperature, top_p, stop, frequency_penalty, presence_penalty, params,
-        timeout,
+        model=model, messages=messages, stream=stream, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
+        stop=stop, frequency_penalty=frequency_penalty, presence_penalty=presence_penalty, timeout=timeout, **params,
     )  # fmt: skip
     if stream:
         chat_stream = ChatStream(open_stream(session, call))
         session.track(chat_stream)
         return chat_stream
     return send(session, call)
-
-
-def open_stream(session: Session, /, call: Call[Any]) -> requests.Response:
-    """Send a call and return its streaming response once the status is a success."""
-    started = time.monotonic()
-    response = _open(session, call, started)
-    log_exchange(call.method, response.url, response.status_code, _attempts(response), started, response.headers)
-    if response.status_code >= 300:
-        try:
-            call.finish(response.status_code, response.headers, _read_capped(response))
-        except RuncrateError as error:
-            raise session.redact(error) from None
-        finally:
-            response.close()
-    return response
 
 
 def _read_capped(response: requests.Response, limit: int = 64 * 1024) -> bytes:
@@ -3243,50 +3529,6 @@ def _read_what_arrived(raw: Any, fallback_size: int = 1) -> Callable[[int], byte
     return lambda size: bytes(raw.read(fallback_size, decode_content=True))
 
 
-def generate_image(
-    session: Session,
-    /,
-    *,
-    model: str,
-    prompt: str,
-    width: Optional[int] = None,
-    height: Optional[int] = None,
-    aspect_ratio: Optional[str] = None,
-    response_format: Optional[str] = None,
-    num_inference_steps: Optional[int] = None,
-    guidance: Optional[float] = None,
-    seed: Optional[int] = None,
-    negative_prompt: Optional[str] = None,
-    **params: Any,
-) -> ImageGeneration:
-    """Generate images (POST /v1/images/generations).
-
-    ``image``, ``start_image``, ``mask`` and ``control_image`` take a file path,
-    bytes, an http(s) URL, a data URI or base64 (see ``encode_image``); other
-    keyword arguments (``strength``, ...) pass through to the model.
-    """
-    call = generate_image_call(
-        model, prompt, width, height, aspect_ratio, response_format, num_inference_steps, guidance, seed,
-        negative_prompt, params,
-    )  # fmt: skip
-    return send(session, call)
-
-
-def generate_video(session: Session, /, *, model: str, prompt: str, **params: Any) -> VideoJob:
-    """Submit a video job (POST /v1/videos); ``duration``, ``image``, ``seed`` ... pass through."""
-    return send(session, generate_video_call(model, prompt, params))
-
-
-def get_video_status(session: Session, /, video_id: str) -> VideoJob:
-    """Poll a video job."""
-    return send(session, get_video_status_call(video_id))
-
-
-def download_video(session: Session, /, video_id: str) -> bytes:
-    """A finished video's bytes, in memory (``download_video_to_file`` streams to disk instead)."""
-    return send(session, download_video_call(video_id))
-
-
 def download_video_to_file(
     session: Session,
     /,
@@ -3315,7 +3557,7 @@ def download_video_to_file(
 def _download_into(
     session: Session, video_id: str, download: FileDownload, on_progress: Optional[Callable[[int, Optional[int]], Any]]
 ) -> None:
-    with open_stream(session, download_video_call(video_id)) as response:
+    with open_stream(session, download_video.call(video_id)) as response:
         download.expect(response.headers)
         for chunk in network_chunks(response.iter_content(DOWNLOAD_CHUNK)):
             done, total = download.write(chunk)
@@ -3361,57 +3603,34 @@ def generate_video_and_save(
         raise
 
 
-def text_to_speech(
-    session: Session,
-    /,
-    *,
-    model: str,
-    input: str,  # noqa: A002 - the API's own name
-    voice: Optional[str] = None,
-    response_format: Optional[str] = None,
-    **params: Any,
-) -> bytes:
-    """Speech audio for ``input`` (POST /v1/audio/speech): mp3 bytes unless ``response_format`` says otherwise."""
-    return send(session, text_to_speech_call(model, input, voice, response_format, params))
-
-
-def transcribe(
-    session: Session,
-    /,
-    *,
-    model: str,
-    file: FileInput,
-    filename: Optional[str] = None,
-    language: Optional[str] = None,
-    response_format: Optional[str] = None,
-    **params: Any,
-) -> Transcription:
-    """Transcribe audio (POST /v1/audio/transcriptions), streaming the file.
-
-    ``file`` is a path, bytes or a binary file object. ``.text`` of the result
-    holds the transcript, or the subtitles for ``srt``/``vtt``.
-    """
-    return send(session, transcribe_call(model, file, filename, language, response_format, params))
-
-
 # ======================================================================
-# 8. The client: namespaces bound to the operations
+# 8. The client: one namespace table for both clients
 # ======================================================================
 
-R = TypeVar("R")
+S = TypeVar("S", bound=SessionConfig)
 
 if TYPE_CHECKING:
-    P = ParamSpec("P")
 
     class bound(Generic[P, R]):  # noqa: N801 - reads as a decorator
-        def __init__(self, fn: Callable[Concatenate[Any, P], R]) -> None: ...
+        """A function of the session as a method of a namespace: sync or async after the namespace's session."""
 
-        def __get__(self, namespace: Namespace, owner: Any) -> Callable[P, R]: ...
+        def __init__(self, fn: Callable[Concatenate[Session, P], R]) -> None: ...
+
+        @overload
+        def __get__(self, namespace: None, owner: Any) -> bound[P, R]: ...
+
+        @overload
+        def __get__(self, namespace: Namespace[Session], owner: Any) -> Callable[P, R]: ...
+
+        @overload
+        def __get__(self, namespace: Namespace[AsyncSession], owner: Any) -> Callable[P, Coroutine[Any, Any, R]]: ...
+
+        def __get__(self, namespace: Any, owner: Any) -> Any: ...
 
 else:
 
     class bound:  # noqa: N801 - reads as a decorator
-        """An operation bound to the session of the namespace it is read from."""
+        """A function of the session as a method of a namespace: sync or async after the namespace's session."""
 
         def __init__(self, fn):
             self.fn = fn
@@ -3423,13 +3642,37 @@ else:
         def __get__(self, namespace, owner):
             if namespace is None:
                 return self
-            method = _bind(self.fn, namespace.session, f"{namespace.path}.{self.name}")
+            method = namespace.session.method(self.fn, f"{namespace.path}.{self.name}")
             namespace.__dict__[self.name] = method  # later reads skip this descriptor
             return method
 
 
-def _bind(fn: Callable[..., R], session: Any, path: str) -> Callable[..., R]:
-    """``fn`` with ``session`` as its first argument, as the client method at ``path`` (``instances.create``)."""
+def method_of_operation(op: Any, send_call: Callable[[Call[Any]], R], path: str) -> Callable[..., R]:
+    """The client method at ``path`` (``instances.get``): builds the operation's call, hands it to ``send_call``.
+
+    The call is built at once, so a wrong argument raises where the method is called, async or not.
+    """
+    build = op.call
+
+    def method(*args: Any, **kwargs: Any) -> R:
+        try:
+            call = build(*args, **kwargs)
+        except TypeError as error:
+            if error.__traceback__ is not None and error.__traceback__.tb_next is None:  # the call itself was wrong
+                raise TypeError(str(error).replace(f"{build.__name__}()", f"{path}()", 1)) from None
+            raise
+        return send_call(call)
+
+    method.__name__ = build.__name__
+    method.__qualname__ = path
+    method.__doc__ = build.__doc__
+    method.__wrapped__ = op  # type: ignore[attr-defined]
+    method.__signature__ = operation_signature(build, session=False)  # type: ignore[attr-defined]
+    return method
+
+
+def bind_session(fn: Callable[..., R], session: Any, path: str) -> Callable[..., R]:
+    """``fn`` with ``session`` as its first argument, as the client method at ``path`` (``videos.download_to_file``)."""
 
     def method(*args: Any, **kwargs: Any) -> R:
         try:
@@ -3440,7 +3683,7 @@ def _bind(fn: Callable[..., R], session: Any, path: str) -> Callable[..., R]:
             raise
 
     method.__name__ = fn.__name__
-    method.__qualname__ = fn.__qualname__
+    method.__qualname__ = path
     method.__doc__ = fn.__doc__
     method.__wrapped__ = fn  # type: ignore[attr-defined]
     return method
@@ -3461,17 +3704,17 @@ def _as_method_error(message: str, function: str, path: str) -> str:
     return _POSITIONAL_COUNT.sub(without_session, message.replace(f"{function}()", f"{path}()", 1))
 
 
-class Namespace:
+class Namespace(Generic[S]):
     """A group of operations sharing one session; ``path`` is where the client shows it (``chat.completions``)."""
 
-    session: Any
+    session: S
     path: str = ""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: S) -> None:
         self.session = session
 
 
-class Instances(Namespace):
+class Instances(Namespace[S]):
     """``client.instances``."""
 
     path = "instances"
@@ -3485,7 +3728,7 @@ class Instances(Namespace):
     terminate = bound(terminate_instance)
 
 
-class SSHKeys(Namespace):
+class SSHKeys(Namespace[S]):
     """``client.ssh_keys``."""
 
     path = "ssh_keys"
@@ -3495,7 +3738,7 @@ class SSHKeys(Namespace):
     delete = bound(delete_ssh_key)
 
 
-class Storage(Namespace):
+class Storage(Namespace[S]):
     """``client.storage``."""
 
     path = "storage"
@@ -3508,7 +3751,7 @@ class Storage(Namespace):
     delete = bound(delete_storage)
 
 
-class Billing(Namespace):
+class Billing(Namespace[S]):
     """``client.billing``."""
 
     path = "billing"
@@ -3518,12 +3761,77 @@ class Billing(Namespace):
     usage = bound(get_usage)
 
 
-class Templates(Namespace):
+class Templates(Namespace[S]):
     """``client.templates``."""
 
     path = "templates"
 
     list = bound(list_templates)
+
+
+class ModelsBase(Namespace[S]):
+    """``client.models`` of both clients, but for ``chat_completion`` (its type differs): the public page's names."""
+
+    path = "models"
+
+    generate_image = bound(generate_image)
+    generate_video = bound(generate_video)
+    get_video_status = bound(get_video_status)
+    download_video = bound(download_video)
+    download_video_to_file = bound(download_video_to_file)
+    generate_video_and_save = bound(generate_video_and_save)
+    text_to_speech = bound(text_to_speech)
+    transcribe = bound(transcribe)
+
+
+class Images(Namespace[S]):
+    """``client.images`` (OpenAI style)."""
+
+    path = "images"
+
+    generate = bound(generate_image)
+
+
+class Speech(Namespace[S]):
+    """``client.audio.speech``."""
+
+    path = "audio.speech"
+
+    create = bound(text_to_speech)
+
+
+class Transcriptions(Namespace[S]):
+    """``client.audio.transcriptions``."""
+
+    path = "audio.transcriptions"
+
+    create = bound(transcribe)
+
+
+class Audio(Namespace[S]):
+    """``client.audio``: ``speech`` and ``transcriptions``."""
+
+    path = "audio"
+
+    speech: Speech[S]
+    transcriptions: Transcriptions[S]
+
+    def __init__(self, session: S) -> None:
+        super().__init__(session)
+        self.speech = Speech(session)
+        self.transcriptions = Transcriptions(session)
+
+
+class Videos(Namespace[S]):
+    """``client.videos`` (OpenAI style)."""
+
+    path = "videos"
+
+    create = bound(generate_video)
+    retrieve = bound(get_video_status)
+    download = bound(download_video)
+    download_to_file = bound(download_video_to_file)
+    create_and_save = bound(generate_video_and_save)
 
 
 C_co = TypeVar("C_co", covariant=True)
@@ -3571,107 +3879,94 @@ class ChatCompletionFunction(Protocol[C_co, S_co]):
 SyncChatCompletion = ChatCompletionFunction[ChatCompletion, ChatStream]
 
 
-def bind_chat(fn: Callable[..., Any], namespace: Namespace, name: str) -> Any:
-    """``chat_completion`` as the method ``name`` of ``namespace`` (the caller types it as a ChatCompletionFunction)."""
-    return _bind(fn, namespace.session, f"{namespace.path}.{name}")
+def bind_chat(namespace: Namespace[Any], name: str) -> Any:
+    """The session's ``chat_completion`` as the method ``name`` of ``namespace`` (typed by the caller)."""
+    session = namespace.session
+    return bind_session(session.twin(chat_completion), session, f"{namespace.path}.{name}")
 
 
-class Models(Namespace):
+class Models(ModelsBase[Session]):
     """``client.models``: inference under the public page's names."""
-
-    path = "models"
 
     chat_completion: SyncChatCompletion
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__(session)
-        self.chat_completion = bind_chat(chat_completion, self, "chat_completion")
-
-    generate_image = bound(generate_image)
-    generate_video = bound(generate_video)
-    get_video_status = bound(get_video_status)
-    download_video = bound(download_video)
-    download_video_to_file = bound(download_video_to_file)
-    generate_video_and_save = bound(generate_video_and_save)
-    text_to_speech = bound(text_to_speech)
-    transcribe = bound(transcribe)
+        self.chat_completion = bind_chat(self, "chat_completion")
 
 
-class ChatCompletions(Namespace):
+class ChatCompletions(Namespace[Session]):
     """``client.chat.completions`` (OpenAI style)."""
 
     path = "chat.completions"
 
     create: SyncChatCompletion
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__(session)
-        self.create = bind_chat(chat_completion, self, "create")
+        self.create = bind_chat(self, "create")
 
 
-class Chat(Namespace):
+class Chat(Namespace[Session]):
     """``client.chat``."""
 
     path = "chat"
 
     completions: ChatCompletions
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__(session)
         self.completions = ChatCompletions(session)
 
 
-class Images(Namespace):
-    """``client.images`` (OpenAI style)."""
+class Client(Generic[S]):
+    """What both clients hold: a session, and the namespaces that work alike on both."""
 
-    path = "images"
+    session: S
+    instances: Instances[S]
+    ssh_keys: SSHKeys[S]
+    storage: Storage[S]
+    billing: Billing[S]
+    templates: Templates[S]
+    images: Images[S]
+    audio: Audio[S]
+    videos: Videos[S]
 
-    generate = bound(generate_image)
+    NAMESPACES: Tuple[Tuple[str, Callable[[Any], Namespace[Any]]], ...] = (
+        ("instances", Instances),
+        ("ssh_keys", SSHKeys),
+        ("storage", Storage),
+        ("billing", Billing),
+        ("templates", Templates),
+        ("images", Images),
+        ("audio", Audio),
+        ("videos", Videos),
+    )
 
+    def _attach(self, session: S) -> None:
+        self.session = session
+        for name, namespace in self.NAMESPACES:
+            setattr(self, name, namespace(session))
 
-class Speech(Namespace):
-    """``client.audio.speech``."""
+    def with_options(
+        self: CL, *, timeout: Any = OMITTED, max_retries: Any = OMITTED, headers: Optional[Mapping[str, str]] = None
+    ) -> CL:
+        """A client with other defaults (``timeout``, ``max_retries``, more ``headers``) sharing this one's connections.
 
-    path = "audio.speech"
+        This client is left unchanged; closing either closes the shared pool.
+        """
+        clone = object.__new__(type(self))
+        clone._attach(self.session.with_options(timeout=timeout, max_retries=max_retries, headers=headers))
+        return clone
 
-    create = bound(text_to_speech)
-
-
-class Transcriptions(Namespace):
-    """``client.audio.transcriptions``."""
-
-    path = "audio.transcriptions"
-
-    create = bound(transcribe)
-
-
-class Audio(Namespace):
-    """``client.audio``: ``speech`` and ``transcriptions``."""
-
-    path = "audio"
-
-    speech: Speech
-    transcriptions: Transcriptions
-
-    def __init__(self, session: Any) -> None:
-        super().__init__(session)
-        self.speech = Speech(session)
-        self.transcriptions = Transcriptions(session)
-
-
-class Videos(Namespace):
-    """``client.videos`` (OpenAI style)."""
-
-    path = "videos"
-
-    create = bound(generate_video)
-    retrieve = bound(get_video_status)
-    download = bound(download_video)
-    download_to_file = bound(download_video_to_file)
-    create_and_save = bound(generate_video_and_save)
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.session!r})"
 
 
-class Runcrate:
+CL = TypeVar("CL", bound=Client[Any])
+
+
+class Runcrate(Client[Session]):
     """The Runcrate client.
 
     Infrastructure: ``instances``, ``ssh_keys``, ``storage``, ``billing``,
@@ -3681,17 +3976,10 @@ class Runcrate:
     Arguments are those of ``Session``; or pass ``session=`` to share one.
     """
 
-    session: Session
-    instances: Instances
-    ssh_keys: SSHKeys
-    storage: Storage
-    billing: Billing
-    templates: Templates
     models: Models
     chat: Chat
-    images: Images
-    audio: Audio
-    videos: Videos
+
+    NAMESPACES = (*Client.NAMESPACES, ("models", Models), ("chat", Chat))
 
     def __init__(
         self,
@@ -3707,27 +3995,20 @@ class Runcrate:
         connection_limit: int = DEFAULT_CONNECTION_LIMIT,
         session: Optional[Session] = None,
     ) -> None:
-        self.session = session or Session(
-            api_key,
-            base_url=base_url,
-            inference_url=inference_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            environment=environment,
-            headers=headers,
-            http=http,
-            connection_limit=connection_limit,
+        self._attach(
+            session
+            or Session(
+                api_key,
+                base_url=base_url,
+                inference_url=inference_url,
+                timeout=timeout,
+                max_retries=max_retries,
+                environment=environment,
+                headers=headers,
+                http=http,
+                connection_limit=connection_limit,
+            )
         )
-        self.instances = Instances(self.session)
-        self.ssh_keys = SSHKeys(self.session)
-        self.storage = Storage(self.session)
-        self.billing = Billing(self.session)
-        self.templates = Templates(self.session)
-        self.models = Models(self.session)
-        self.chat = Chat(self.session)
-        self.images = Images(self.session)
-        self.audio = Audio(self.session)
-        self.videos = Videos(self.session)
 
     def close(self) -> None:
         """Close the client's open streams and connections; a later call reopens them."""
@@ -3738,9 +4019,6 @@ class Runcrate:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def __repr__(self) -> str:
-        return f"Runcrate({self.session!r})"
 
 
 def __getattr__(name: str) -> Any:

@@ -33,6 +33,7 @@ from typing import (
     Callable,
     Deque,
     Dict,
+    Generic,
     List,
     Literal,
     Mapping,
@@ -52,36 +53,20 @@ import yarl
 
 import runcrate as rc
 from runcrate import (
-    Balance,
     Call,
     ChatCompletion,
     ChatCompletionFunction,
     ChatStreamParser,
-    FileInput,
     ImageData,
-    ImageGeneration,
-    Instance,
-    InstanceStatus,
-    InstanceType,
-    ListPage,
     MultipartBody,
     Namespace,
     RuncrateError,
-    SSHKey,
-    StorageDeleteResult,
-    StorageRegion,
-    StorageVolume,
-    Template,
-    Transaction,
-    Transcription,
-    UsageSummary,
     VideoJob,
     bind_chat,
-    bound,
 )
 
 if TYPE_CHECKING:
-    from datetime import date
+    from typing_extensions import ParamSpec
 
 T = TypeVar("T")
 
@@ -137,14 +122,30 @@ class AsyncSession(rc.SessionConfig):
         self._streams: weakref.WeakSet[AsyncChatStream] = weakref.WeakSet()
         self._proxies: Dict[bool, Dict[str, Any]] = {}
         self.connection_limit = rc.check_connection_limit(connection_limit)
-        defaults = {"User-Agent": rc._user_agent("aiohttp", aiohttp.__version__), "Accept": "application/json"}
         # Sent on every request, so that a caller's own ClientSession gets them too.
-        self._base_headers = self.session_headers(defaults)
+        self._base_headers = self.session_headers(_default_headers())
         self._timeouts: Dict[Tuple[Optional[float], ...], aiohttp.ClientTimeout] = {}
+        self._pool_owner = self
+
+    async def send(self, call: Call[T]) -> T:
+        """Send one call through this session: ``runcrate_async.send(self, call)``."""
+        return await send(self, call)
+
+    def twin(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """The coroutine function of this module with the name of ``fn``, a function of ``runcrate``."""
+        return globals()[fn.__name__]  # type: ignore[no-any-return]
+
+    def share_pool_of(self, parent: AsyncSession) -> None:
+        """Make this copy of ``parent`` use the parent's connections."""
+        self._pool_owner = parent._pool_owner
+        self._streams = weakref.WeakSet()
+        self._base_headers = self.session_headers(_default_headers())
 
     @property
     def http(self) -> aiohttp.ClientSession:
         """The ``aiohttp.ClientSession`` of the running loop, made on first use (read it inside the loop)."""
+        if self._pool_owner is not self:
+            return self._pool_owner.http
         loop = asyncio.get_running_loop()
         if self._loop is not loop or self._http is None or self._pid != os.getpid():
             self._bind(loop)
@@ -226,6 +227,9 @@ class AsyncSession(rc.SessionConfig):
         for stream in list(self._streams):
             await stream.aclose(reason="the client was closed")
         self._streams = weakref.WeakSet()
+        if self._pool_owner is not self:
+            await self._pool_owner.close()
+            return
         if self._pid != os.getpid() or not self._owns_http:
             return
         closer, http = self._closer, self._http
@@ -240,6 +244,10 @@ class AsyncSession(rc.SessionConfig):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+def _default_headers() -> Dict[str, str]:
+    return {"User-Agent": rc._user_agent("aiohttp", aiohttp.__version__), "Accept": "application/json"}
 
 
 async def _close_with_its_loop(http: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
@@ -290,6 +298,10 @@ def _transport_error(exc: BaseException) -> RuncrateError:
 
 
 TRANSPORT_ERRORS: Tuple[Type[BaseException], ...] = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+REQUEST_ERRORS: Tuple[Type[BaseException], ...] = (
+    RuntimeError,
+    *TRANSPORT_ERRORS,
+)  # RuntimeError: aiohttp's word for a closed session
 _DECOMPRESS_SIZE_ERROR = getattr(aiohttp.http_exceptions, "DecompressSizeError", ())  # aiohttp >= 3.13
 
 
@@ -306,10 +318,6 @@ def _as_sdk_error(exc: BaseException) -> BaseException:
     return exc
 
 
-def _never_connected(error: RuncrateError) -> bool:
-    return error.code in ("connect_error", "connect_timeout", "dns_error")
-
-
 async def _request(session: AsyncSession, call: Call[Any], stream: bool) -> aiohttp.ClientResponse:
     http = session.http
     body = _async_body(call)
@@ -324,7 +332,7 @@ async def _request(session: AsyncSession, call: Call[Any], stream: bool) -> aioh
             allow_redirects=False,
             **session.proxy_for(call),
         )
-    except RuntimeError as exc:
+    except REQUEST_ERRORS as exc:
         raise _transport_error(exc) from None
     finally:
         if isinstance(body, _FileParts):
@@ -337,54 +345,67 @@ def _with_length(headers: Dict[str, str], call: Call[Any]) -> Dict[str, str]:
     return headers
 
 
-async def _open(
-    session: AsyncSession, call: Call[Any], started: float, stream: bool = False
-) -> Tuple[aiohttp.ClientResponse, int]:
-    """Send a call, retrying by ``runcrate``'s rules; returns the response that is not retried, and the attempts."""
-    attempt = 0
-    url = session.url_for(call)
+async def _exchange(session: AsyncSession, call: Call[Any], stream: bool) -> Tuple[aiohttp.ClientResponse, bytes, int]:
+    """Send a call until its answer is final, retrying by ``runcrate.Attempts``: (response, body read, attempts).
+
+    The body is read unless ``stream`` is true and the answer a success.
+    """
+    attempts = rc.Attempts(session, call)
     while True:
+        started = time.monotonic()
         try:
             response = await _request(session, call, stream)
-        except TRANSPORT_ERRORS as exc:
-            error = _transport_error(exc)
-            if attempt < session.max_retries and rc.should_retry_transport(call.method, not _never_connected(error)):
-                delay = rc.retry_delay(attempt)
-                rc.log_retry(call.method, url, error.code, attempt, delay)
-                await asyncio.sleep(delay)
-                attempt += 1
-                continue
-            rc.log_failure(call.method, url, error, started)
-            raise error from None
-        if attempt < session.max_retries and rc.should_retry_status(call.method, response.status):
-            delay = rc.retry_delay(attempt, response.headers.get("Retry-After"))
-            response.release()
-            rc.log_retry(call.method, url, str(response.status), attempt, delay)
-            await asyncio.sleep(delay)
-            attempt += 1
-            continue
-        return response, attempt + 1
+            body = b"" if stream and response.status < 300 else await _read_answer(response, call, stream)
+        except (rc.ConnectionError, rc.TimeoutError) as error:
+            delay = attempts.after_failure(error, started)
+        else:
+            wait = attempts.after_answer(response.status, response.headers, body)
+            if wait is None:
+                return response, body, attempts.made
+            delay = wait
+        await asyncio.sleep(delay)
 
 
 async def send(session: AsyncSession, call: Call[T]) -> T:
     """Send one call (retries included) and decode its answer."""
     started = time.monotonic()
-    response, attempts = await _open(session, call, started)
-    try:
-        body = await _read_body(response, None if call.raw else rc.MAX_ANSWER_BYTES)
-    except BaseException as exc:
-        response.close()
-        error = _as_sdk_error(exc)
-        rc.log_failure(call.method, str(response.url), error, started)
-        if error is exc:
-            raise
-        raise error from None
-    response.release()
+    response, body, attempts = await _exchange(session, call, stream=False)
     rc.log_exchange(call.method, str(response.url), response.status, attempts, started, response.headers)
     try:
         return call.finish(response.status, response.headers, body)
     except RuncrateError as error:
         raise session.redact(error) from None
+
+
+async def open_stream(session: AsyncSession, call: Call[Any]) -> aiohttp.ClientResponse:
+    """Send a call (retried as ``send`` does) and return its response unread, once its status is a success."""
+    started = time.monotonic()
+    response, body, attempts = await _exchange(session, call, stream=True)
+    rc.log_exchange(call.method, str(response.url), response.status, attempts, started, response.headers)
+    if response.status >= 300:
+        try:
+            call.finish(response.status, response.headers, body)
+        except RuncrateError as error:
+            raise session.redact(error) from None
+    return response
+
+
+async def _read_answer(response: aiohttp.ClientResponse, call: Call[Any], stream: bool) -> bytes:
+    """The body of an answer, the connection released after it (closed when reading fails)."""
+    try:
+        if stream:
+            body = await response.content.read(64 * 1024)  # a stream's error: the start is enough
+            response.close()
+            return body
+        body = await _read_body(response, None if call.raw else rc.MAX_ANSWER_BYTES)
+    except BaseException as exc:
+        response.close()
+        error = _as_sdk_error(exc)
+        if error is exc:
+            raise
+        raise error from None
+    response.release()
+    return body
 
 
 async def _read_body(response: aiohttp.ClientResponse, limit: Optional[int]) -> bytes:
@@ -400,25 +421,6 @@ async def _read_body(response: aiohttp.ClientResponse, limit: Optional[int]) -> 
         if size > limit:
             raise rc._invalid_response(f"the answer is larger than {limit // 2**20} MB", response.status)
         parts.append(chunk)
-
-
-async def open_stream(session: AsyncSession, call: Call[Any]) -> aiohttp.ClientResponse:
-    """Send a call and return its response unread, once its status is a success."""
-    started = time.monotonic()
-    response, attempts = await _open(session, call, started, stream=True)
-    rc.log_exchange(call.method, str(response.url), response.status, attempts, started, response.headers)
-    if response.status >= 300:
-        try:
-            body = await response.content.read(64 * 1024)
-        except TRANSPORT_ERRORS:
-            body = b""
-        finally:
-            response.close()
-        try:
-            call.finish(response.status, response.headers, body)
-        except RuncrateError as error:
-            raise session.redact(error) from None
-    return response
 
 
 def _async_body(call: Call[Any]) -> Any:
@@ -568,174 +570,67 @@ async def _maybe_await(result: Any) -> None:
 
 
 # ======================================================================
-# Operations: the same names and signatures as runcrate's
+# Operations: each derived in one line from runcrate's definition
 # ======================================================================
 
+if TYPE_CHECKING:
+    P = ParamSpec("P")
 
-async def list_instances(session: AsyncSession, /, *, search: Optional[str] = None) -> ListPage[Instance]:
-    """List the environment's instances; ``search`` filters by name."""
-    return await send(session, rc.list_instances_call(search))
+    class AsyncOperation(Generic[P, T]):
+        """An endpoint: ``await op(session, ...)`` sends it, ``op.call(...)`` builds its Call."""
 
+        __name__: str
 
-async def list_instance_types(
-    session: AsyncSession,
-    /,
-    *,
-    gpu_type: Optional[str] = None,
-    region: Optional[str] = None,
-    gpu_count: Optional[int] = None,
-) -> ListPage[InstanceType]:
-    """List the GPU offers available now, filtered by the arguments given."""
-    return await send(session, rc.list_instance_types_call(gpu_type, region, gpu_count))
+        def call(self, *args: P.args, **kwargs: P.kwargs) -> Call[T]: ...
 
+        async def __call__(self, session: AsyncSession, /, *args: P.args, **kwargs: P.kwargs) -> T: ...
 
-async def create_instance(
-    session: AsyncSession,
-    /,
-    *,
-    name: str,
-    ssh_key_id: Optional[str] = None,
-    gpu_type: Optional[str] = None,
-    instance_type_id: Optional[str] = None,
-    region: Optional[str] = None,
-    gpu_count: Optional[int] = None,
-    cpu_cores: Optional[int] = None,
-    memory: Optional[int] = None,
-    storage: Optional[int] = None,
-    template: Optional[str] = None,
-    env_vars: Optional[Mapping[str, str]] = None,
-    startup_commands: Optional[Sequence[str]] = None,
-    storage_id: Optional[str] = None,
-    launch_script: Optional[str] = None,
-    launch_script_base64: Optional[str] = None,
-    max_runtime_minutes: Optional[int] = None,
-    idle_shutdown_minutes: Optional[int] = None,
-) -> Instance:
-    """Launch an instance; see ``runcrate.create_instance``."""
-    call = rc.create_instance_call(
-        name, ssh_key_id, gpu_type, instance_type_id, region, gpu_count, cpu_cores, memory, storage, template,
-        env_vars, startup_commands, storage_id, launch_script, launch_script_base64, max_runtime_minutes,
-        idle_shutdown_minutes,
-    )  # fmt: skip
-    return await send(session, call)
+    def asynchronous(op: rc.Operation[P, T]) -> AsyncOperation[P, T]: ...
+
+else:
+
+    class AsyncOperation(rc.Operation):
+        """An endpoint: ``await op(session, ...)`` sends it, ``op.call(...)`` builds its Call."""
+
+        async def __call__(self, session, /, *args, **kwargs):
+            return await send(session, self.call(*args, **kwargs))
+
+    def asynchronous(op):
+        """The coroutine twin of a ``runcrate`` operation."""
+        twin = AsyncOperation(op.call)
+        twin.__module__ = __name__
+        twin._is_coroutine = getattr(asyncio.coroutines, "_is_coroutine", None)  # asyncio.iscoroutinefunction
+        if hasattr(inspect, "markcoroutinefunction"):  # Python 3.12+: inspect.iscoroutinefunction
+            inspect.markcoroutinefunction(twin)
+        return twin
 
 
-async def get_instance(session: AsyncSession, /, instance_id: str) -> Instance:
-    """Fetch one instance by id."""
-    return await send(session, rc.get_instance_call(instance_id))
-
-
-async def update_instance(
-    session: AsyncSession,
-    /,
-    instance_id: str,
-    *,
-    max_runtime_minutes: Any = rc.OMITTED,
-    idle_shutdown_minutes: Any = rc.OMITTED,
-) -> Instance:
-    """Change an instance's auto-stop limits; an omitted limit is left alone, ``None`` turns it off."""
-    return await send(session, rc.update_instance_call(instance_id, max_runtime_minutes, idle_shutdown_minutes))
-
-
-async def get_instance_status(session: AsyncSession, /, instance_id: str) -> InstanceStatus:
-    """An instance's status and IP address."""
-    return await send(session, rc.get_instance_status_call(instance_id))
-
-
-async def terminate_instance(session: AsyncSession, /, instance_id: str) -> None:
-    """Terminate an instance."""
-    await send(session, rc.terminate_instance_call(instance_id))
-
-
-async def list_ssh_keys(session: AsyncSession, /) -> ListPage[SSHKey]:
-    """List the workspace's SSH keys."""
-    return await send(session, rc.list_ssh_keys_call())
-
-
-async def create_ssh_key(
-    session: AsyncSession,
-    /,
-    *,
-    name: str,
-    public_key: str,
-    type: Optional[str] = None,  # noqa: A002
-) -> SSHKey:
-    """Register a public key; a duplicate raises ``ConflictError``."""
-    return await send(session, rc.create_ssh_key_call(name, public_key, type))
-
-
-async def delete_ssh_key(session: AsyncSession, /, key_id: str) -> None:
-    """Delete an SSH key."""
-    await send(session, rc.delete_ssh_key_call(key_id))
-
-
-async def list_storage_regions(session: AsyncSession, /) -> ListPage[StorageRegion]:
-    """List the regions of the workspace's storage provider."""
-    return await send(session, rc.list_storage_regions_call())
-
-
-async def list_storage(session: AsyncSession, /, *, search: Optional[str] = None) -> ListPage[StorageVolume]:
-    """List the environment's volumes; ``search`` filters by name."""
-    return await send(session, rc.list_storage_call(search))
-
-
-async def get_storage(session: AsyncSession, /, volume_id: str) -> StorageVolume:
-    """Fetch one volume by id."""
-    return await send(session, rc.get_storage_call(volume_id))
-
-
-async def create_storage(session: AsyncSession, /, *, name: str, size_gb: int, region: str) -> StorageVolume:
-    """Create a volume of ``size_gb`` in the region named ``region``."""
-    return await send(session, rc.create_storage_call(name, size_gb, region))
-
-
-async def resize_storage(session: AsyncSession, /, volume_id: str, *, size_gb: int) -> StorageVolume:
-    """Grow a volume to ``size_gb``."""
-    return await send(session, rc.resize_storage_call(volume_id, size_gb))
-
-
-async def delete_storage(session: AsyncSession, /, volume_id: str) -> StorageDeleteResult:
-    """Delete a volume; the result carries the pro-rata ``refund_amount``."""
-    return await send(session, rc.delete_storage_call(volume_id))
-
-
-async def get_balance(session: AsyncSession, /) -> Balance:
-    """The workspace's credit balance."""
-    return await send(session, rc.get_balance_call())
-
-
-async def list_transactions(
-    session: AsyncSession,
-    /,
-    *,
-    limit: int = 50,
-    offset: int = 0,
-    type: Optional[str] = None,  # noqa: A002
-) -> ListPage[Transaction]:
-    """A page of billing transactions."""
-    return await send(session, rc.list_transactions_call(limit, offset, type))
-
-
-async def get_usage(
-    session: AsyncSession, /, *, from_date: Union[str, date, None] = None, to_date: Union[str, date, None] = None
-) -> UsageSummary:
-    """Inference usage totals between two dates."""
-    return await send(session, rc.get_usage_call(from_date, to_date))
-
-
-async def list_templates(
-    session: AsyncSession,
-    /,
-    *,
-    page: int = 1,
-    page_size: int = 25,
-    search: Optional[str] = None,
-    category: Optional[str] = None,
-    sort_by: Optional[str] = None,
-    sort_dir: Optional[str] = None,
-) -> ListPage[Template]:
-    """A page of templates with ``total``."""
-    return await send(session, rc.list_templates_call(page, page_size, search, category, sort_by, sort_dir))
+list_instances = asynchronous(rc.list_instances)
+list_instance_types = asynchronous(rc.list_instance_types)
+create_instance = asynchronous(rc.create_instance)
+get_instance = asynchronous(rc.get_instance)
+update_instance = asynchronous(rc.update_instance)
+get_instance_status = asynchronous(rc.get_instance_status)
+terminate_instance = asynchronous(rc.terminate_instance)
+list_ssh_keys = asynchronous(rc.list_ssh_keys)
+create_ssh_key = asynchronous(rc.create_ssh_key)
+delete_ssh_key = asynchronous(rc.delete_ssh_key)
+list_storage_regions = asynchronous(rc.list_storage_regions)
+list_storage = asynchronous(rc.list_storage)
+get_storage = asynchronous(rc.get_storage)
+create_storage = asynchronous(rc.create_storage)
+resize_storage = asynchronous(rc.resize_storage)
+delete_storage = asynchronous(rc.delete_storage)
+get_balance = asynchronous(rc.get_balance)
+list_transactions = asynchronous(rc.list_transactions)
+get_usage = asynchronous(rc.get_usage)
+list_templates = asynchronous(rc.list_templates)
+generate_image = asynchronous(rc.generate_image)
+generate_video = asynchronous(rc.generate_video)
+get_video_status = asynchronous(rc.get_video_status)
+download_video = asynchronous(rc.download_video)
+text_to_speech = asynchronous(rc.text_to_speech)
+transcribe = asynchronous(rc.transcribe)
 
 
 @overload
@@ -794,37 +689,13 @@ async def chat_completion(
 ) -> Union[ChatCompletion, AsyncChatStream]:
     """Chat completion; with ``stream=True``, an ``AsyncChatStream`` of chunk dicts."""
     call = rc.chat_completion_call(
-        model, messages, stream, max_tokens, temperature, top_p, stop, frequency_penalty, presence_penalty, params,
-        timeout,
+        model=model, messages=messages, stream=stream, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
+        stop=stop, frequency_penalty=frequency_penalty, presence_penalty=presence_penalty, timeout=timeout, **params,
     )  # fmt: skip
     if stream:
         chat_stream = AsyncChatStream(await open_stream(session, call))
         session.track(chat_stream)
         return chat_stream
-    return await send(session, call)
-
-
-async def generate_image(
-    session: AsyncSession,
-    /,
-    *,
-    model: str,
-    prompt: str,
-    width: Optional[int] = None,
-    height: Optional[int] = None,
-    aspect_ratio: Optional[str] = None,
-    response_format: Optional[str] = None,
-    num_inference_steps: Optional[int] = None,
-    guidance: Optional[float] = None,
-    seed: Optional[int] = None,
-    negative_prompt: Optional[str] = None,
-    **params: Any,
-) -> ImageGeneration:
-    """Generate images; image inputs as in ``runcrate.encode_image``."""
-    call = rc.generate_image_call(
-        model, prompt, width, height, aspect_ratio, response_format, num_inference_steps, guidance, seed,
-        negative_prompt, params,
-    )  # fmt: skip
     return await send(session, call)
 
 
@@ -841,21 +712,6 @@ async def image_bytes(image: ImageData, timeout: float = 120.0) -> bytes:
     if response.status >= 400:
         raise rc.error_from_response(response.status, response.headers, body)
     return body
-
-
-async def generate_video(session: AsyncSession, /, *, model: str, prompt: str, **params: Any) -> VideoJob:
-    """Submit a video job; ``duration``, ``image``, ``seed`` ... pass through."""
-    return await send(session, rc.generate_video_call(model, prompt, params))
-
-
-async def get_video_status(session: AsyncSession, /, video_id: str) -> VideoJob:
-    """Poll a video job."""
-    return await send(session, rc.get_video_status_call(video_id))
-
-
-async def download_video(session: AsyncSession, /, video_id: str) -> bytes:
-    """A finished video's bytes, in memory."""
-    return await send(session, rc.download_video_call(video_id))
 
 
 async def download_video_to_file(
@@ -886,7 +742,7 @@ async def _download_into(
     download: rc.FileDownload,
     on_progress: Optional[Callable[[int, Optional[int]], Any]],
 ) -> None:
-    response = await open_stream(session, rc.download_video_call(video_id))
+    response = await open_stream(session, rc.download_video.call(video_id))
     try:
         download.expect(response.headers)
         chunks = response.content.iter_chunked(rc.DOWNLOAD_CHUNK)
@@ -950,209 +806,57 @@ async def generate_video_and_save(
         raise
 
 
-async def text_to_speech(
-    session: AsyncSession,
-    /,
-    *,
-    model: str,
-    input: str,  # noqa: A002 - the API's own name
-    voice: Optional[str] = None,
-    response_format: Optional[str] = None,
-    **params: Any,
-) -> bytes:
-    """Speech audio for ``input``."""
-    return await send(session, rc.text_to_speech_call(model, input, voice, response_format, params))
-
-
-async def transcribe(
-    session: AsyncSession,
-    /,
-    *,
-    model: str,
-    file: FileInput,
-    filename: Optional[str] = None,
-    language: Optional[str] = None,
-    response_format: Optional[str] = None,
-    **params: Any,
-) -> Transcription:
-    """Transcribe audio, streaming the file."""
-    return await send(session, rc.transcribe_call(model, file, filename, language, response_format, params))
-
-
 # ======================================================================
-# The client
+# The client: runcrate's namespaces, on an AsyncSession
 # ======================================================================
-
-
-class AsyncInstances(Namespace):
-    """``client.instances``."""
-
-    path = "instances"
-
-    list = bound(list_instances)
-    list_types = bound(list_instance_types)
-    create = bound(create_instance)
-    get = bound(get_instance)
-    update = bound(update_instance)
-    get_status = bound(get_instance_status)
-    terminate = bound(terminate_instance)
-
-
-class AsyncSSHKeys(Namespace):
-    """``client.ssh_keys``."""
-
-    path = "ssh_keys"
-
-    list = bound(list_ssh_keys)
-    create = bound(create_ssh_key)
-    delete = bound(delete_ssh_key)
-
-
-class AsyncStorage(Namespace):
-    """``client.storage``."""
-
-    path = "storage"
-
-    list_regions = bound(list_storage_regions)
-    list = bound(list_storage)
-    get = bound(get_storage)
-    create = bound(create_storage)
-    resize = bound(resize_storage)
-    delete = bound(delete_storage)
-
-
-class AsyncBilling(Namespace):
-    """``client.billing``."""
-
-    path = "billing"
-
-    get_balance = bound(get_balance)
-    list_transactions = bound(list_transactions)
-    usage = bound(get_usage)
-
-
-class AsyncTemplates(Namespace):
-    """``client.templates``."""
-
-    path = "templates"
-
-    list = bound(list_templates)
-
 
 AsyncChatCompletion = ChatCompletionFunction[Awaitable[ChatCompletion], Awaitable[AsyncChatStream]]
 
 
-class AsyncModels(Namespace):
+class AsyncModels(rc.ModelsBase[AsyncSession]):
     """``client.models``: inference under the public page's names."""
 
-    path = "models"
-
     chat_completion: AsyncChatCompletion
-    generate_image = bound(generate_image)
-    generate_video = bound(generate_video)
-    get_video_status = bound(get_video_status)
-    download_video = bound(download_video)
-    download_video_to_file = bound(download_video_to_file)
-    generate_video_and_save = bound(generate_video_and_save)
-    text_to_speech = bound(text_to_speech)
-    transcribe = bound(transcribe)
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         super().__init__(session)
-        self.chat_completion = bind_chat(chat_completion, self, "chat_completion")
+        self.chat_completion = bind_chat(self, "chat_completion")
 
 
-class AsyncChatCompletions(Namespace):
+class AsyncChatCompletions(Namespace[AsyncSession]):
     """``client.chat.completions``."""
 
     path = "chat.completions"
 
     create: AsyncChatCompletion
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         super().__init__(session)
-        self.create = bind_chat(chat_completion, self, "create")
+        self.create = bind_chat(self, "create")
 
 
-class AsyncChat(Namespace):
+class AsyncChat(Namespace[AsyncSession]):
     """``client.chat``."""
 
     path = "chat"
 
     completions: AsyncChatCompletions
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         super().__init__(session)
         self.completions = AsyncChatCompletions(session)
 
 
-class AsyncImages(Namespace):
-    """``client.images``."""
-
-    path = "images"
-
-    generate = bound(generate_image)
-
-
-class AsyncSpeech(Namespace):
-    """``client.audio.speech``."""
-
-    path = "audio.speech"
-
-    create = bound(text_to_speech)
-
-
-class AsyncTranscriptions(Namespace):
-    """``client.audio.transcriptions``."""
-
-    path = "audio.transcriptions"
-
-    create = bound(transcribe)
-
-
-class AsyncAudio(Namespace):
-    """``client.audio``."""
-
-    path = "audio"
-
-    speech: AsyncSpeech
-    transcriptions: AsyncTranscriptions
-
-    def __init__(self, session: Any) -> None:
-        super().__init__(session)
-        self.speech = AsyncSpeech(session)
-        self.transcriptions = AsyncTranscriptions(session)
-
-
-class AsyncVideos(Namespace):
-    """``client.videos``."""
-
-    path = "videos"
-
-    create = bound(generate_video)
-    retrieve = bound(get_video_status)
-    download = bound(download_video)
-    download_to_file = bound(download_video_to_file)
-    create_and_save = bound(generate_video_and_save)
-
-
-class AsyncRuncrate:
+class AsyncRuncrate(rc.Client[AsyncSession]):
     """The asyncio Runcrate client, with the namespaces and methods of ``runcrate.Runcrate``.
 
     Arguments are those of ``AsyncSession``; or pass ``session=`` to share one.
     """
 
-    session: AsyncSession
-    instances: AsyncInstances
-    ssh_keys: AsyncSSHKeys
-    storage: AsyncStorage
-    billing: AsyncBilling
-    templates: AsyncTemplates
     models: AsyncModels
     chat: AsyncChat
-    images: AsyncImages
-    audio: AsyncAudio
-    videos: AsyncVideos
+
+    NAMESPACES = (*rc.Client.NAMESPACES, ("models", AsyncModels), ("chat", AsyncChat))
 
     def __init__(
         self,
@@ -1165,33 +869,26 @@ class AsyncRuncrate:
         environment: Optional[str] = None,
         headers: Optional[Mapping[str, str]] = None,
         http: Optional[aiohttp.ClientSession] = None,
-        connection_limit: int = 100,
+        connection_limit: int = rc.DEFAULT_CONNECTION_LIMIT,
         session: Optional[AsyncSession] = None,
     ) -> None:
-        self.session = session or AsyncSession(
-            api_key,
-            base_url=base_url,
-            inference_url=inference_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            environment=environment,
-            headers=headers,
-            http=http,
-            connection_limit=connection_limit,
+        self._attach(
+            session
+            or AsyncSession(
+                api_key,
+                base_url=base_url,
+                inference_url=inference_url,
+                timeout=timeout,
+                max_retries=max_retries,
+                environment=environment,
+                headers=headers,
+                http=http,
+                connection_limit=connection_limit,
+            )
         )
-        self.instances = AsyncInstances(self.session)
-        self.ssh_keys = AsyncSSHKeys(self.session)
-        self.storage = AsyncStorage(self.session)
-        self.billing = AsyncBilling(self.session)
-        self.templates = AsyncTemplates(self.session)
-        self.models = AsyncModels(self.session)
-        self.chat = AsyncChat(self.session)
-        self.images = AsyncImages(self.session)
-        self.audio = AsyncAudio(self.session)
-        self.videos = AsyncVideos(self.session)
 
     async def close(self) -> None:
-        """Close the client's connections."""
+        """Close the client's open streams and connections; a later call reopens them."""
         await self.session.close()
 
     async def __aenter__(self) -> AsyncRuncrate:
@@ -1199,6 +896,3 @@ class AsyncRuncrate:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    def __repr__(self) -> str:
-        return f"AsyncRuncrate({self.session!r})"

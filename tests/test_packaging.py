@@ -80,7 +80,7 @@ def test_wheel_carries_stubs_that_type_the_client(tmp_path: Path) -> None:
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp_path
     ).stdout.strip()
     stub = Path(site) / "runcrate-stubs" / "__init__.pyi"
-    assert stub.exists() and "def get_balance(session: Session, /) -> Balance:" in stub.read_text()
+    assert stub.exists() and "def get_balance(**options: Unpack[CallOptions]) -> Call[Balance]:" in stub.read_text()
     (tmp_path / "user.py").write_text(USER_SCRIPT)
     checked = run([str(python), "-m", "mypy", "--strict", "--no-incremental", "user.py"], tmp_path)
     output = checked.stdout
