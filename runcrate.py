@@ -727,6 +727,15 @@ class SessionConfig:
         derived.share_pool_of(self)
         return derived
 
+    def raw(self) -> Any:
+        """This session's twin whose calls answer ``RawResponse``, sharing this one's pool."""
+        derived = copy.copy(self)
+        derived.__class__ = self.raw_kind  # the same state, the raw kind's send
+        derived.share_pool_of(self)
+        return derived
+
+    raw_kind: Any = None  # the class of raw(): set by each kind of session
+
     def share_pool_of(self, parent: Any) -> None:
         """Make this copy of ``parent`` use the parent's connections (each kind of session says how)."""
         raise NotImplementedError
@@ -875,6 +884,12 @@ class Session(SessionConfig):
         """Send one call through this session: ``runcrate.send(self, call)``."""
         return send(self, call)
 
+    def open_chat(self, call: Call[Any]) -> ChatStream:
+        """Open a streamed chat completion, closed with this session if still open."""
+        stream = ChatStream(open_stream(self, call))
+        self.track(stream)
+        return stream
+
     def share_pool_of(self, parent: Session) -> None:
         """Make this copy of ``parent`` use the parent's connections."""
         self._pool_owner = parent._pool_owner
@@ -990,6 +1005,22 @@ class Session(SessionConfig):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class RawSession(Session):
+    """A session whose calls answer ``RawResponse`` (``client.with_raw_response``), sharing its parent's pool."""
+
+    def send(self, call: Call[T]) -> RawResponse[T]:  # type: ignore[override]
+        """Send one call: ``runcrate.send_raw(self, call)``."""
+        return send_raw(self, call)
+
+    def open_chat(self, call: Call[Any]) -> RawResponse[ChatStream]:  # type: ignore[override]
+        """Open a streamed chat completion; its response's status and headers come with it."""
+        stream = super().open_chat(call)
+        return RawResponse(stream.response.status_code, stream.response.headers, parsed=stream)
+
+
+Session.raw_kind = RawSession.raw_kind = RawSession
 
 
 def check_connection_limit(limit: int) -> int:
@@ -1177,6 +1208,62 @@ class Call(Generic[T]):
         return result
 
 
+class RawResponse(Generic[T]):
+    """An answer as it came, parsed on demand: what ``client.with_raw_response.<namespace>.<method>()`` returns.
+
+    ``status_code``, ``headers`` (case-insensitive: ``x-ratelimit-remaining``
+    ...), ``content`` (the body's bytes; empty for a stream), ``request_id``,
+    and ``parse()``: what the plain call returns. An error status raises its
+    typed error at once, as the plain call does.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        headers: Mapping[str, str],
+        content: bytes = b"",
+        parse: Optional[Callable[[], T]] = None,
+        parsed: Any = None,
+    ) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.content = content
+        self._parse = parse
+        self._parsed = parsed
+
+    @classmethod
+    def of_call(
+        cls, session: SessionConfig, call: Call[T], status: int, headers: Mapping[str, str], body: bytes
+    ) -> RawResponse[T]:
+        """The raw answer to ``call``; raises its typed error when the status is not a success."""
+
+        def parse() -> T:
+            try:
+                return call.finish(status, headers, body)
+            except RuncrateError as error:
+                raise session.redact(error) from None
+
+        raw = cls(status, headers, body, parse)
+        if status >= 300:
+            raw.parse()
+        return raw
+
+    def parse(self) -> T:
+        """The result of the call, decoded once."""
+        if self._parse is not None:
+            self._parsed, self._parse = self._parse(), None
+        return self._parsed  # type: ignore[no-any-return]
+
+    @property
+    def request_id(self) -> Optional[str]:
+        """The server's request id: the answer's ``meta.requestId``, else its ``x-request-id`` header."""
+        found = getattr(self.parse(), "_request_id", None)
+        return found if isinstance(found, str) else self.headers.get("x-request-id")
+
+    def __repr__(self) -> str:
+        return f"<RawResponse [{self.status_code}]>"
+
+
 def check_max_retries(max_retries: int) -> int:
     """``max_retries`` as given, when it is a whole number >= 0."""
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
@@ -1247,13 +1334,15 @@ BODY_READ_SIZE = 64 * 1024
 
 def send(session: Session, /, call: Call[T]) -> T:
     """Send one call through the session's pool, retrying by the SDK's rules, and decode its answer."""
+    return send_raw(session, call).parse()
+
+
+def send_raw(session: Session, /, call: Call[T]) -> RawResponse[T]:
+    """Send one call as ``send`` does, and answer the response itself, its result parsed on demand."""
     started = time.monotonic()
     response, body, attempts = _exchange(session, call, stream=False)
     log_exchange(call.method, response.url, response.status_code, attempts, started, response.headers)
-    try:
-        return call.finish(response.status_code, response.headers, body)
-    except RuncrateError as error:
-        raise session.redact(error) from None
+    return RawResponse.of_call(session, call, response.status_code, response.headers, body)
 
 
 def open_stream(session: Session, /, call: Call[Any]) -> requests.Response:
@@ -2824,18 +2913,24 @@ else:
         """An endpoint: ``op(session, ...)`` sends it, ``op.call(...)`` builds its Call."""
 
         def __init__(self, build):
-            self.call = build
+            self.build = build
             self.__name__ = build.__name__
             self.__qualname__ = build.__qualname__
             self.__doc__ = build.__doc__
             self.__module__ = build.__module__
+
+        def call(self, *args, **kwargs):
+            try:
+                return self.build(*args, **kwargs)
+            except TypeError as error:
+                raise argument_error(error, self.__name__, self.__name__) from None
 
         def __call__(self, session, /, *args, **kwargs):
             return send(session, self.call(*args, **kwargs))
 
         @property
         def __signature__(self):
-            return operation_signature(self.call, session=True)
+            return operation_signature(self.build, session=True)
 
         def __repr__(self):
             return f"<operation {self.__module__}.{self.__name__}>"
@@ -2844,6 +2939,20 @@ else:
         """Make a request builder the public operation (and register it in OPERATIONS)."""
         op = OPERATIONS[build.__name__] = Operation(build)
         return op
+
+
+def argument_error(error: TypeError, name: str, shown_as: str) -> TypeError:
+    """A TypeError from building an operation's call, told of the function or method the caller used.
+
+    Arguments the operation does not take end up among its per-call options:
+    Call refuses them. An error raised inside the builder stays as it is.
+    """
+    message = str(error)
+    if message.startswith("Call.__init__() got an unexpected keyword"):
+        return TypeError(message.replace("Call.__init__()", f"{shown_as}()", 1))
+    if error.__traceback__ is not None and error.__traceback__.tb_next is None:  # the call itself was wrong
+        return TypeError(message.replace(f"{name}()", f"{shown_as}()", 1))
+    return error
 
 
 def operation_signature(build: Callable[..., Any], session: bool) -> Any:
@@ -3419,10 +3528,8 @@ def chat_completion(
         stop=stop, frequency_penalty=frequency_penalty, presence_penalty=presence_penalty, timeout=timeout, **params,
     )  # fmt: skip
     if stream:
-        chat_stream = ChatStream(open_stream(session, call))
-        session.track(chat_stream)
-        return chat_stream
-    return send(session, call)
+        return session.open_chat(call)
+    return session.send(call)
 
 
 def _read_capped(response: requests.Response, limit: int = 64 * 1024) -> bytes:
@@ -3610,11 +3717,15 @@ def generate_video_and_save(
 S = TypeVar("S", bound=SessionConfig)
 
 if TYPE_CHECKING:
+    from runcrate_async import AsyncChatStream as AsyncChatStream  # type: ignore[import,attr-defined,unused-ignore]
+    from runcrate_async import AsyncRawSession as AsyncRawSession  # type: ignore[import,attr-defined,unused-ignore]
+
+    Async = Coroutine[Any, Any, R]
 
     class bound(Generic[P, R]):  # noqa: N801 - reads as a decorator
-        """A function of the session as a method of a namespace: sync or async after the namespace's session."""
+        """An operation as a method of a namespace, typed after the namespace's kind of session."""
 
-        def __init__(self, fn: Callable[Concatenate[Session, P], R]) -> None: ...
+        def __init__(self, fn: Operation[P, R]) -> None: ...
 
         @overload
         def __get__(self, namespace: None, owner: Any) -> bound[P, R]: ...
@@ -3623,18 +3734,78 @@ if TYPE_CHECKING:
         def __get__(self, namespace: Namespace[Session], owner: Any) -> Callable[P, R]: ...
 
         @overload
-        def __get__(self, namespace: Namespace[AsyncSession], owner: Any) -> Callable[P, Coroutine[Any, Any, R]]: ...
+        def __get__(self, namespace: Namespace[RawSession], owner: Any) -> Callable[P, RawResponse[R]]: ...
+
+        @overload
+        def __get__(self, namespace: Namespace[AsyncSession], owner: Any) -> Callable[P, Async[R]]: ...
+
+        @overload  # with no runcrate_async beside a vendored runcrate.py, both async kinds are Any
+        def __get__(  # type: ignore[overload-cannot-match,unused-ignore]
+            self, namespace: Namespace[AsyncRawSession], owner: Any
+        ) -> Callable[P, Async[RawResponse[R]]]: ...
+
+        def __get__(self, namespace: Any, owner: Any) -> Any: ...
+
+    class bound_flow(Generic[P, R]):  # noqa: N801 - reads as a decorator
+        """A function of the session (more than one call) as a method: its result is never raw."""
+
+        def __init__(self, fn: Callable[Concatenate[Session, P], R]) -> None: ...
+
+        @overload
+        def __get__(self, namespace: None, owner: Any) -> bound_flow[P, R]: ...
+
+        @overload
+        def __get__(self, namespace: Namespace[Session], owner: Any) -> Callable[P, R]: ...
+
+        @overload
+        def __get__(self, namespace: Namespace[RawSession], owner: Any) -> Callable[P, R]: ...
+
+        @overload
+        def __get__(self, namespace: Namespace[AsyncSession], owner: Any) -> Callable[P, Async[R]]: ...
+
+        @overload
+        def __get__(  # type: ignore[overload-cannot-match,unused-ignore]
+            self, namespace: Namespace[AsyncRawSession], owner: Any
+        ) -> Callable[P, Async[R]]: ...
+
+        def __get__(self, namespace: Any, owner: Any) -> Any: ...
+
+    class chat_method:  # noqa: N801 - reads as a decorator
+        """``chat_completion`` as a method, typed after the namespace's kind of session."""
+
+        @overload
+        def __get__(self, namespace: None, owner: Any) -> chat_method: ...
+
+        @overload
+        def __get__(
+            self, namespace: Namespace[Session], owner: Any
+        ) -> ChatCompletionFunction[ChatCompletion, ChatStream]: ...
+
+        @overload
+        def __get__(
+            self, namespace: Namespace[RawSession], owner: Any
+        ) -> ChatCompletionFunction[RawResponse[ChatCompletion], RawResponse[ChatStream]]: ...
+
+        @overload
+        def __get__(
+            self, namespace: Namespace[AsyncSession], owner: Any
+        ) -> ChatCompletionFunction[Async[ChatCompletion], Async[AsyncChatStream]]: ...
+
+        @overload
+        def __get__(  # type: ignore[overload-cannot-match,unused-ignore]
+            self, namespace: Namespace[AsyncRawSession], owner: Any
+        ) -> ChatCompletionFunction[Async[RawResponse[ChatCompletion]], Async[RawResponse[AsyncChatStream]]]: ...
 
         def __get__(self, namespace: Any, owner: Any) -> Any: ...
 
 else:
 
     class bound:  # noqa: N801 - reads as a decorator
-        """A function of the session as a method of a namespace: sync or async after the namespace's session."""
+        """An operation, or a function of the session, as a method of the namespace it is read from."""
 
-        def __init__(self, fn):
+        def __init__(self, fn=None):
             self.fn = fn
-            self.__doc__ = fn.__doc__
+            self.__doc__ = getattr(fn, "__doc__", None)
 
         def __set_name__(self, owner, name):
             self.name = name
@@ -3642,9 +3813,11 @@ else:
         def __get__(self, namespace, owner):
             if namespace is None:
                 return self
-            method = namespace.session.method(self.fn, f"{namespace.path}.{self.name}")
+            method = namespace.session.method(self.fn or chat_completion, f"{namespace.path}.{self.name}")
             namespace.__dict__[self.name] = method  # later reads skip this descriptor
             return method
+
+    bound_flow = chat_method = bound
 
 
 def method_of_operation(op: Any, send_call: Callable[[Call[Any]], R], path: str) -> Callable[..., R]:
@@ -3652,15 +3825,13 @@ def method_of_operation(op: Any, send_call: Callable[[Call[Any]], R], path: str)
 
     The call is built at once, so a wrong argument raises where the method is called, async or not.
     """
-    build = op.call
+    build = op.build
 
     def method(*args: Any, **kwargs: Any) -> R:
         try:
             call = build(*args, **kwargs)
         except TypeError as error:
-            if error.__traceback__ is not None and error.__traceback__.tb_next is None:  # the call itself was wrong
-                raise TypeError(str(error).replace(f"{build.__name__}()", f"{path}()", 1)) from None
-            raise
+            raise argument_error(error, build.__name__, path) from None
         return send_call(call)
 
     method.__name__ = build.__name__
@@ -3769,19 +3940,40 @@ class Templates(Namespace[S]):
     list = bound(list_templates)
 
 
-class ModelsBase(Namespace[S]):
-    """``client.models`` of both clients, but for ``chat_completion`` (its type differs): the public page's names."""
+class Models(Namespace[S]):
+    """``client.models``: inference under the public page's names."""
 
     path = "models"
 
+    chat_completion = chat_method()
     generate_image = bound(generate_image)
     generate_video = bound(generate_video)
     get_video_status = bound(get_video_status)
     download_video = bound(download_video)
-    download_video_to_file = bound(download_video_to_file)
-    generate_video_and_save = bound(generate_video_and_save)
+    download_video_to_file = bound_flow(download_video_to_file)
+    generate_video_and_save = bound_flow(generate_video_and_save)
     text_to_speech = bound(text_to_speech)
     transcribe = bound(transcribe)
+
+
+class ChatCompletions(Namespace[S]):
+    """``client.chat.completions`` (OpenAI style)."""
+
+    path = "chat.completions"
+
+    create = chat_method()
+
+
+class Chat(Namespace[S]):
+    """``client.chat``."""
+
+    path = "chat"
+
+    completions: ChatCompletions[S]
+
+    def __init__(self, session: S) -> None:
+        super().__init__(session)
+        self.completions = ChatCompletions(session)
 
 
 class Images(Namespace[S]):
@@ -3830,8 +4022,8 @@ class Videos(Namespace[S]):
     create = bound(generate_video)
     retrieve = bound(get_video_status)
     download = bound(download_video)
-    download_to_file = bound(download_video_to_file)
-    create_and_save = bound(generate_video_and_save)
+    download_to_file = bound_flow(download_video_to_file)
+    create_and_save = bound_flow(generate_video_and_save)
 
 
 C_co = TypeVar("C_co", covariant=True)
@@ -3876,51 +4068,35 @@ class ChatCompletionFunction(Protocol[C_co, S_co]):
     ) -> S_co: ...
 
 
-SyncChatCompletion = ChatCompletionFunction[ChatCompletion, ChatStream]
+if TYPE_CHECKING:
 
+    class RawView:
+        """The type of ``client.with_raw_response``: the client's kind of session, raw."""
 
-def bind_chat(namespace: Namespace[Any], name: str) -> Any:
-    """The session's ``chat_completion`` as the method ``name`` of ``namespace`` (typed by the caller)."""
-    session = namespace.session
-    return bind_session(session.twin(chat_completion), session, f"{namespace.path}.{name}")
+        @overload
+        def __get__(self, client: Client[Session], owner: Any) -> Client[RawSession]: ...
 
+        @overload
+        def __get__(self, client: Client[AsyncSession], owner: Any) -> Client[AsyncRawSession]: ...
 
-class Models(ModelsBase[Session]):
-    """``client.models``: inference under the public page's names."""
+        def __get__(self, client: Any, owner: Any) -> Any: ...
 
-    chat_completion: SyncChatCompletion
+else:
 
-    def __init__(self, session: Session) -> None:
-        super().__init__(session)
-        self.chat_completion = bind_chat(self, "chat_completion")
+    class RawView:
+        """``client.with_raw_response``: the same client whose calls answer ``RawResponse``
+        (status, headers, request id, and ``parse()``), sharing its connections."""
 
-
-class ChatCompletions(Namespace[Session]):
-    """``client.chat.completions`` (OpenAI style)."""
-
-    path = "chat.completions"
-
-    create: SyncChatCompletion
-
-    def __init__(self, session: Session) -> None:
-        super().__init__(session)
-        self.create = bind_chat(self, "create")
-
-
-class Chat(Namespace[Session]):
-    """``client.chat``."""
-
-    path = "chat"
-
-    completions: ChatCompletions
-
-    def __init__(self, session: Session) -> None:
-        super().__init__(session)
-        self.completions = ChatCompletions(session)
+        def __get__(self, client, owner):
+            if client is None:
+                return self
+            raw = object.__new__(Client)
+            raw._attach(client.session.raw())
+            return raw
 
 
 class Client(Generic[S]):
-    """What both clients hold: a session, and the namespaces that work alike on both."""
+    """What both clients hold: a session, and the namespaces on it."""
 
     session: S
     instances: Instances[S]
@@ -3928,6 +4104,8 @@ class Client(Generic[S]):
     storage: Storage[S]
     billing: Billing[S]
     templates: Templates[S]
+    models: Models[S]
+    chat: Chat[S]
     images: Images[S]
     audio: Audio[S]
     videos: Videos[S]
@@ -3938,6 +4116,8 @@ class Client(Generic[S]):
         ("storage", Storage),
         ("billing", Billing),
         ("templates", Templates),
+        ("models", Models),
+        ("chat", Chat),
         ("images", Images),
         ("audio", Audio),
         ("videos", Videos),
@@ -3959,6 +4139,8 @@ class Client(Generic[S]):
         clone._attach(self.session.with_options(timeout=timeout, max_retries=max_retries, headers=headers))
         return clone
 
+    with_raw_response = RawView()
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.session!r})"
 
@@ -3975,11 +4157,6 @@ class Runcrate(Client[Session]):
 
     Arguments are those of ``Session``; or pass ``session=`` to share one.
     """
-
-    models: Models
-    chat: Chat
-
-    NAMESPACES = (*Client.NAMESPACES, ("models", Models), ("chat", Chat))
 
     def __init__(
         self,

@@ -29,7 +29,6 @@ from typing import (
     TYPE_CHECKING,
     Any,
     AsyncGenerator,
-    Awaitable,
     Callable,
     Deque,
     Dict,
@@ -55,14 +54,11 @@ import runcrate as rc
 from runcrate import (
     Call,
     ChatCompletion,
-    ChatCompletionFunction,
     ChatStreamParser,
     ImageData,
     MultipartBody,
-    Namespace,
     RuncrateError,
     VideoJob,
-    bind_chat,
 )
 
 if TYPE_CHECKING:
@@ -130,6 +126,12 @@ class AsyncSession(rc.SessionConfig):
     async def send(self, call: Call[T]) -> T:
         """Send one call through this session: ``runcrate_async.send(self, call)``."""
         return await send(self, call)
+
+    async def open_chat(self, call: Call[Any]) -> AsyncChatStream:
+        """Open a streamed chat completion, closed with this session if still open."""
+        stream = AsyncChatStream(await open_stream(self, call))
+        self.track(stream)
+        return stream
 
     def twin(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """The coroutine function of this module with the name of ``fn``, a function of ``runcrate``."""
@@ -244,6 +246,22 @@ class AsyncSession(rc.SessionConfig):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+class AsyncRawSession(AsyncSession):
+    """An async session whose calls answer ``runcrate.RawResponse`` (``client.with_raw_response``)."""
+
+    async def send(self, call: Call[T]) -> rc.RawResponse[T]:  # type: ignore[override]
+        """Send one call: ``runcrate_async.send_raw(self, call)``."""
+        return await send_raw(self, call)
+
+    async def open_chat(self, call: Call[Any]) -> rc.RawResponse[AsyncChatStream]:  # type: ignore[override]
+        """Open a streamed chat completion; its response's status and headers come with it."""
+        stream = await super().open_chat(call)
+        return rc.RawResponse(stream.response.status, stream.response.headers, parsed=stream)
+
+
+AsyncSession.raw_kind = AsyncRawSession.raw_kind = AsyncRawSession
 
 
 def _default_headers() -> Dict[str, str]:
@@ -368,13 +386,15 @@ async def _exchange(session: AsyncSession, call: Call[Any], stream: bool) -> Tup
 
 async def send(session: AsyncSession, call: Call[T]) -> T:
     """Send one call (retries included) and decode its answer."""
+    return (await send_raw(session, call)).parse()
+
+
+async def send_raw(session: AsyncSession, call: Call[T]) -> rc.RawResponse[T]:
+    """Send one call as ``send`` does, and answer the response itself, its result parsed on demand."""
     started = time.monotonic()
     response, body, attempts = await _exchange(session, call, stream=False)
     rc.log_exchange(call.method, str(response.url), response.status, attempts, started, response.headers)
-    try:
-        return call.finish(response.status, response.headers, body)
-    except RuncrateError as error:
-        raise session.redact(error) from None
+    return rc.RawResponse.of_call(session, call, response.status, response.headers, body)
 
 
 async def open_stream(session: AsyncSession, call: Call[Any]) -> aiohttp.ClientResponse:
@@ -597,7 +617,7 @@ else:
 
     def asynchronous(op):
         """The coroutine twin of a ``runcrate`` operation."""
-        twin = AsyncOperation(op.call)
+        twin = AsyncOperation(op.build)
         twin.__module__ = __name__
         twin._is_coroutine = getattr(asyncio.coroutines, "_is_coroutine", None)  # asyncio.iscoroutinefunction
         if hasattr(inspect, "markcoroutinefunction"):  # Python 3.12+: inspect.iscoroutinefunction
@@ -693,10 +713,8 @@ async def chat_completion(
         stop=stop, frequency_penalty=frequency_penalty, presence_penalty=presence_penalty, timeout=timeout, **params,
     )  # fmt: skip
     if stream:
-        chat_stream = AsyncChatStream(await open_stream(session, call))
-        session.track(chat_stream)
-        return chat_stream
-    return await send(session, call)
+        return await session.open_chat(call)
+    return await session.send(call)
 
 
 async def image_bytes(image: ImageData, timeout: float = 120.0) -> bytes:
@@ -810,53 +828,12 @@ async def generate_video_and_save(
 # The client: runcrate's namespaces, on an AsyncSession
 # ======================================================================
 
-AsyncChatCompletion = ChatCompletionFunction[Awaitable[ChatCompletion], Awaitable[AsyncChatStream]]
-
-
-class AsyncModels(rc.ModelsBase[AsyncSession]):
-    """``client.models``: inference under the public page's names."""
-
-    chat_completion: AsyncChatCompletion
-
-    def __init__(self, session: AsyncSession) -> None:
-        super().__init__(session)
-        self.chat_completion = bind_chat(self, "chat_completion")
-
-
-class AsyncChatCompletions(Namespace[AsyncSession]):
-    """``client.chat.completions``."""
-
-    path = "chat.completions"
-
-    create: AsyncChatCompletion
-
-    def __init__(self, session: AsyncSession) -> None:
-        super().__init__(session)
-        self.create = bind_chat(self, "create")
-
-
-class AsyncChat(Namespace[AsyncSession]):
-    """``client.chat``."""
-
-    path = "chat"
-
-    completions: AsyncChatCompletions
-
-    def __init__(self, session: AsyncSession) -> None:
-        super().__init__(session)
-        self.completions = AsyncChatCompletions(session)
-
 
 class AsyncRuncrate(rc.Client[AsyncSession]):
     """The asyncio Runcrate client, with the namespaces and methods of ``runcrate.Runcrate``.
 
     Arguments are those of ``AsyncSession``; or pass ``session=`` to share one.
     """
-
-    models: AsyncModels
-    chat: AsyncChat
-
-    NAMESPACES = (*rc.Client.NAMESPACES, ("models", AsyncModels), ("chat", AsyncChat))
 
     def __init__(
         self,

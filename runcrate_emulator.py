@@ -1217,11 +1217,16 @@ async def emulate(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = _fault_response(request, fault) if fault.status is not None else await _answer(request, handler)
         if fault.drop == "after_body":
             return _drop(request)
-    if not response.prepared:
-        response.headers.setdefault("x-request-id", _new_id("req"))
-        if request.path.startswith(V1 + "/"):
-            response.headers.update(state.rate_limit_headers())
     return response
+
+
+async def _answer_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Headers of every answer, a stream's too: a request id, and on inference the rate-limit window."""
+    if request.path.startswith(CONTROL):
+        return
+    response.headers.setdefault("x-request-id", _new_id("req"))
+    if request.path.startswith(V1 + "/"):
+        response.headers.update(state_of(request).rate_limit_headers())
 
 
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -1319,6 +1324,7 @@ def build_app(state: Optional[EmulatorState] = None) -> web.Application:
     """The aiohttp application serving both API surfaces and the control routes."""
     app = web.Application(middlewares=[emulate])
     app[STATE] = state or EmulatorState()
+    app.on_response_prepare.append(_answer_headers)
     r = app.router
     r.add_get(f"{API}/instances", list_instances)
     r.add_post(f"{API}/instances", create_instance)
