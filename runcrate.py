@@ -1492,7 +1492,6 @@ def _check_length(headers: Mapping[str, str], size: int) -> None:
 # 4. Models
 # ======================================================================
 
-_MISSING: Any = object()
 
 # dataclasses-json recognises its catch-all field by this type; until it is
 # imported (on a user's first to_dict/from_dict) the name means a plain dict.
@@ -2088,6 +2087,18 @@ class Transcription(Model):
     language: Optional[str] = None
     duration: Optional[float] = None
     segments: Optional[List[Any]] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass(repr=False)
+class InferenceModel(Model):
+    """A model the inference API serves: ``id`` is what ``model=`` takes, ``type`` its kind (``chat``, ``image``)."""
+
+    id: str
+    object: str = "model"
+    owned_by: Optional[str] = None
+    type: Optional[str] = None
+    created: Optional[int] = None
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
@@ -3456,6 +3467,12 @@ def transcribe(
     )
 
 
+@operation
+def list_models(**options: Unpack[CallOptions]) -> Call[ListPage[InferenceModel]]:
+    """The models the inference API serves (GET /v1/models), each with its ``type``."""
+    return Call("GET", "/models", decode_page(InferenceModel), inference=True, **options)
+
+
 # ======================================================================
 # 7. Streams, downloads and flows: what is more than one call
 # ======================================================================
@@ -3945,6 +3962,7 @@ class Models(Namespace[S]):
 
     path = "models"
 
+    list = bound(list_models)
     chat_completion = chat_method()
     generate_image = bound(generate_image)
     generate_video = bound(generate_video)
@@ -4196,6 +4214,42 @@ class Runcrate(Client[Session]):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+__all__ = [
+    "__version__",
+    # defaults
+    "DEFAULT_BASE_URL", "DEFAULT_INFERENCE_URL", "DEFAULT_TIMEOUT", "DEFAULT_MAX_RETRIES", "DEFAULT_CONNECTION_LIMIT",
+    "OMITTED",
+    # errors
+    "RuncrateError", "ApiError", "BadRequestError", "AuthenticationError", "InsufficientCreditsError",
+    "PermissionDeniedError", "NotFoundError", "ConflictError", "UnprocessableEntityError", "RateLimitError",
+    "InternalServerError", "ConnectionError", "TimeoutError", "VideoGenerationError", "InsecureURLWarning",
+    # sessions and the pipeline
+    "SessionConfig", "Session", "RawSession", "Call", "CallOptions", "OPTION_NAMES", "RawResponse", "send", "send_raw",
+    "open_stream", "operation", "Operation", "OPERATIONS", "Attempts", "retry_delay", "should_retry_status",
+    "should_retry_transport", "retry_after_answer", "retry_after_failure", "RetryPolicy", "connection_retry",
+    # models
+    "Model", "ListPage", "decode", "Instance", "InstanceStatus", "InstanceType", "SSHKey", "StorageVolume",
+    "StorageRegion", "StorageDeleteResult", "Balance", "Transaction", "UsageSummary", "Template", "ChatMessage",
+    "ChatChoice", "ChatUsage", "ChatCompletion", "ImageData", "ImageGeneration", "VideoJob", "Transcription",
+    "InferenceModel",
+    # wire helpers
+    "parse_json", "error_from_response", "mask_key", "encode_image", "MultipartBody", "SSEDecoder", "ServerSentEvent",
+    "ChatStreamParser", "fetch_public_url",
+    # what is more than one call
+    "chat_completion", "chat_completion_call", "ChatStream", "download_video_to_file", "generate_video_and_save",
+    "Sleep", "Progress", "FlowRun", "run_flow", "video_flow", "FileDownload", "save_atomically",
+    # the client
+    "Runcrate", "Client", "Namespace", "Instances", "SSHKeys", "Storage", "Billing", "Templates", "Models", "Chat",
+    "ChatCompletions", "Images", "Audio", "Speech", "Transcriptions", "Videos", "ChatCompletionFunction",
+    # every endpoint
+    *OPERATIONS,
+]  # fmt: skip
+
+
+def __dir__() -> List[str]:
+    return sorted({*__all__, "AsyncRuncrate", "AsyncSession"})
 
 
 def __getattr__(name: str) -> Any:

@@ -651,6 +651,7 @@ get_video_status = asynchronous(rc.get_video_status)
 download_video = asynchronous(rc.download_video)
 text_to_speech = asynchronous(rc.text_to_speech)
 transcribe = asynchronous(rc.transcribe)
+list_models = asynchronous(rc.list_models)
 
 
 @overload
@@ -873,3 +874,11 @@ class AsyncRuncrate(rc.Client[AsyncSession]):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+__all__ = [
+    "AsyncSession", "AsyncRawSession", "AsyncRuncrate", "AsyncChatStream", "AsyncOperation", "asynchronous", "send",
+    "send_raw", "open_stream", "run_flow", "image_bytes", "chat_completion", "download_video_to_file",
+    "generate_video_and_save",
+    *(name for name, value in list(globals().items()) if isinstance(value, AsyncOperation)),
+]  # fmt: skip

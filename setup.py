@@ -25,6 +25,22 @@ class _StubMaker(ast.NodeTransformer):
 
     visit_AsyncFunctionDef = visit_FunctionDef  # noqa: N815 - the name ast.NodeTransformer dispatches on
 
+    def visit_ClassDef(self, node):  # type: ignore[no-untyped-def]
+        # `get_balance = bound(get_balance)` in a class body means the module's get_balance; in a
+        # stub, where every name of a scope is declared at once, it would mean the attribute itself.
+        # Such a value is computed before the class, under a name of its own.
+        self.generic_visit(node)
+        hoisted = []
+        for statement in node.body:
+            if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
+                continue
+            target = statement.targets[0]
+            if isinstance(target, ast.Name) and _mentions(statement.value, target.id):
+                alias = f"_{node.name}_{target.id}"
+                hoisted.append(ast.Assign(targets=[ast.Name(alias, ast.Store())], value=statement.value))
+                statement.value = ast.Name(alias, ast.Load())
+        return [*hoisted, node]
+
     def visit_Module(self, node):  # type: ignore[no-untyped-def]
         # A module-level __getattr__ (lazy names) would make a stub's every unknown name Any.
         node.body = [n for n in node.body if not (isinstance(n, ast.FunctionDef) and n.name == "__getattr__")]
@@ -36,6 +52,10 @@ class _StubMaker(ast.NodeTransformer):
         if isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__":
             return None
         return self.generic_visit(node)
+
+
+def _mentions(expression, name):  # type: ignore[no-untyped-def]
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(expression))
 
 
 def make_stub(source: str) -> str:
