@@ -12,7 +12,9 @@ or from Python (a background thread)::
         emu.fail("/api/v1/instances", status=503, retry_after=0)   # next request fails
 
 Both API surfaces (``/api/v1`` and ``/v1``) are served on one port. State
-lives in memory. Needs only the standard library, aiohttp and runcrate.
+lives in memory. The server needs only the standard library and aiohttp;
+the test conveniences that hand out clients (``make_client``, ``client``)
+import runcrate when used.
 """
 
 from __future__ import annotations
@@ -39,15 +41,34 @@ import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+)
 
 from aiohttp import BodyPartReader, web
 
-import runcrate
+if TYPE_CHECKING:
+    import runcrate
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 API = "/api/v1"
+V1 = "/v1"
 CONTROL = "/_emulator"
+
+# Each handler declares its route beside it; the order of definition is the order of matching
+# (/instances/types before /instances/{id}).
+routes = web.RouteTableDef()
 STORAGE_PRICE_GB_MONTH = 0.03
 WEEK = timedelta(days=7)
 INITIAL_CREDITS = 100.0
@@ -195,6 +216,51 @@ class Scope:
     volumes: Dict[str, Dict[str, Any]] = field(default_factory=dict)
 
 
+class Lifecycle:
+    """How a resource moves through its statuses: the one time model of the emulator.
+
+    A resource stays in each status for at least the time it was given, and
+    moves on by one status each time it is looked at (read, listed, polled)
+    after that: an instance runs once its start delay has passed; a video job
+    goes queued, processing, completed (or failed) at one poll each.
+    ``on_enter(resource, status, when)`` sees every move.
+    """
+
+    def __init__(self, *statuses: str, on_enter: Callable[[Dict[str, Any], str, datetime], None]) -> None:
+        self.statuses = statuses
+        self.on_enter = on_enter
+
+    def begin(self, resource: Dict[str, Any], lasts: float = 0.0) -> Dict[str, Any]:
+        """Put a new resource in the first status for ``lasts`` seconds."""
+        resource["status"] = self.statuses[0]
+        resource["_until"] = _now() + timedelta(seconds=lasts)
+        return resource
+
+    def look(self, resource: Dict[str, Any]) -> None:
+        """Move the resource on by one status if the current one has lasted its time."""
+        status = resource["status"]
+        if status not in self.statuses[:-1] or _now() < resource["_until"]:
+            return
+        following = self.statuses[self.statuses.index(status) + 1]
+        resource["status"] = following  # the next statuses last no time of their own
+        self.on_enter(resource, following, resource["_until"])
+
+
+def _instance_enters(inst: Dict[str, Any], status: str, when: datetime) -> None:
+    inst["ip"] = f"203.0.113.{random.randint(2, 254)}"  # noqa: S311 - documentation range
+    inst["deployed_at"] = inst["updated_at"] = _iso(when)
+    inst["_running_since"] = when
+
+
+def _video_enters(job: Dict[str, Any], status: str, when: datetime) -> None:
+    if status == "completed" and job["_fails"]:
+        job["status"], job["error"] = "failed", "The provider rejected the prompt"
+
+
+INSTANCE_LIFE = Lifecycle("deploying", "running", on_enter=_instance_enters)
+VIDEO_LIFE = Lifecycle("queued", "processing", "completed", on_enter=_video_enters)
+
+
 class EmulatorState:
     """Everything the emulator remembers; safe to drive from another thread."""
 
@@ -228,6 +294,7 @@ class EmulatorState:
             self.files: Dict[str, bytes] = {}
             self.file_requests: List[Optional[str]] = []  # the Authorization header of each image fetch
             self.abandoned_streams = 0  # chat streams whose client went away before the end
+            self.abandoned_downloads = 0  # video downloads the client stopped
             self.connections: Set[Any] = set()  # the client address of every connection a request came on
             self._record_transaction("credit", self.initial_credits, "Initial credits")
 
@@ -321,12 +388,7 @@ class EmulatorState:
 
     def refresh(self, inst: Dict[str, Any]) -> None:
         """Advance a deploying instance to running once its start delay has passed."""
-        if inst["status"] == "deploying" and _now() >= inst["_ready_at"]:
-            inst["status"] = "running"
-            inst["ip"] = f"203.0.113.{random.randint(2, 254)}"  # noqa: S311 - documentation range
-            inst["deployed_at"] = _iso(inst["_ready_at"])
-            inst["updated_at"] = inst["deployed_at"]
-            inst["_running_since"] = inst["_ready_at"]
+        INSTANCE_LIFE.look(inst)
 
     def terminate(self, inst: Dict[str, Any]) -> None:
         self.refresh(inst)
@@ -445,11 +507,67 @@ def search_filter(items: List[Dict[str, Any]], text: Optional[str], *keys: str) 
     return [i for i in items if any(needle in str(i.get(k) or "").lower() for k in keys)]
 
 
+# How the middleware hands a stream or download fault to its handler (RequestKey is aiohttp >= 3.13).
+FAULT: Any = web.RequestKey("fault", Fault) if hasattr(web, "RequestKey") else "runcrate_emulator.fault"
+
+
+def _sse(payload: Any) -> bytes:
+    return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+
+STREAM_ERROR = {"message": "Emulated failure in the middle of the stream", "code": "internal_error"}
+
+
+async def write_stream(
+    request: web.Request,
+    response: web.StreamResponse,
+    pieces: Iterable[bytes],
+    *,
+    pause: float = 0.0,
+    counter: str = "abandoned_streams",
+) -> web.StreamResponse:
+    """Write the pieces of a prepared stream (events, or chunks of a file), with the request's fault.
+
+    ``error_after_events=N`` sends an error event instead of piece N;
+    ``cut_after_events=N`` sends half of piece N, ``cut_after_bytes=N`` the
+    first N bytes, and then the connection is dropped. ``pause`` seconds pass
+    between pieces. A client that leaves before the end is counted in the
+    state's ``counter``, never a handler crash.
+    """
+    fault: Optional[Fault] = request.get(FAULT)
+    sent = 0
+    try:
+        for number, piece in enumerate(pieces):
+            if fault is not None and fault.error_after_events == number:
+                await response.write(_sse({"error": STREAM_ERROR}))
+                return response
+            if fault is not None and fault.cut_after_events == number:
+                await response.write(piece[: len(piece) // 2])
+                return _drop(request)
+            if fault is not None and fault.cut_after_bytes is not None and sent + len(piece) > fault.cut_after_bytes:
+                await response.write(piece[: fault.cut_after_bytes - sent])
+                return _drop(request)
+            if number and pause:  # between pieces: [DONE] and the body's end come together
+                await asyncio.sleep(pause)
+            await response.write(piece)
+            sent += len(piece)
+        await response.write_eof()
+    except ConnectionError:
+        state = state_of(request)
+        with state.lock:
+            setattr(state, counter, getattr(state, counter) + 1)
+    return response
+
+
 # ----------------------------------------------------------------------
 # Infrastructure handlers
 # ----------------------------------------------------------------------
 
 
+# --- Instances ---------------------------------------------------------
+
+
+@routes.get(f"{API}/instances")
 async def list_instances(request: web.Request) -> web.Response:
     state = state_of(request)
     with state.lock:
@@ -460,6 +578,7 @@ async def list_instances(request: web.Request) -> web.Response:
         return listing([public(i) for i in found])
 
 
+@routes.get(f"{API}/instances/types")
 async def list_instance_types(request: web.Request) -> web.Response:
     offers = INSTANCE_TYPES
     gpu = request.query.get("gpu_type")
@@ -490,6 +609,7 @@ def _pick_offer(gpu_type: Optional[str], type_id: Optional[str], count: int, reg
     return min(fits, key=lambda o: o["hourly_rate"])
 
 
+@routes.post(f"{API}/instances")
 async def create_instance(request: web.Request) -> web.Response:
     body = await json_body(request)
     name = need_str(body, "name")
@@ -538,8 +658,8 @@ async def create_instance(request: web.Request) -> web.Response:
             "max_runtime_minutes": max_runtime,
             "idle_shutdown_minutes": idle,
             "stop_reason": None,
-            "_ready_at": now + timedelta(seconds=random.uniform(low, high)),  # noqa: S311
         }
+        INSTANCE_LIFE.begin(inst, random.uniform(low, high))  # noqa: S311 - not crypto
         scope_of(request).instances[inst["id"]] = inst
         return envelope(public(inst), status=201)  # a fresh launch always answers "deploying"
 
@@ -554,11 +674,13 @@ def _instance(request: web.Request) -> Dict[str, Any]:
     return inst
 
 
+@routes.get(f"{API}/instances/{{id}}")
 async def get_instance(request: web.Request) -> web.Response:
     with state_of(request).lock:
         return envelope(public(_instance(request)))
 
 
+@routes.patch(f"{API}/instances/{{id}}")
 async def update_instance(request: web.Request) -> web.Response:
     body = await json_body(request)
     if not ({"max_runtime_minutes", "idle_shutdown_minutes"} & body.keys()):
@@ -583,12 +705,14 @@ async def update_instance(request: web.Request) -> web.Response:
         return envelope(public(inst))
 
 
+@routes.get(f"{API}/instances/{{id}}/status")
 async def instance_status(request: web.Request) -> web.Response:
     with state_of(request).lock:
         inst = _instance(request)
         return envelope({"id": inst["id"], "status": inst["status"], "ip": inst["ip"]})
 
 
+@routes.delete(f"{API}/instances/{{id}}")
 async def terminate_instance(request: web.Request) -> web.Response:
     state = state_of(request)
     with state.lock:
@@ -596,6 +720,9 @@ async def terminate_instance(request: web.Request) -> web.Response:
         if inst["status"] != "terminated":
             state.terminate(inst)
         return envelope({"id": inst["id"], "status": inst["status"]})
+
+
+# --- SSH keys ----------------------------------------------------------
 
 
 def _fingerprint(public_key: str) -> Tuple[str, str]:
@@ -607,12 +734,14 @@ def _fingerprint(public_key: str) -> Tuple[str, str]:
     return parts[0], "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
 
+@routes.get(f"{API}/ssh-keys")
 async def list_ssh_keys(request: web.Request) -> web.Response:
     state = state_of(request)
     with state.lock:
         return listing([public(k) for k in state.ssh_keys.values()])
 
 
+@routes.post(f"{API}/ssh-keys")
 async def create_ssh_key(request: web.Request) -> web.Response:
     body = await json_body(request)
     name = need_str(body, "name")
@@ -634,12 +763,16 @@ async def create_ssh_key(request: web.Request) -> web.Response:
         return envelope(key, status=201)
 
 
+@routes.delete(f"{API}/ssh-keys/{{id}}")
 async def delete_ssh_key(request: web.Request) -> web.Response:
     state = state_of(request)
     with state.lock:
         key = find(state.ssh_keys, request.match_info["id"], "SSH key")
         del state.ssh_keys[key["id"]]
         return envelope({"id": key["id"], "deleted": True})
+
+
+# --- Storage -----------------------------------------------------------
 
 
 def _region(name_or_id: str) -> Dict[str, str]:
@@ -659,21 +792,25 @@ def _unused_week_fraction(volume: Dict[str, Any]) -> float:
     return 1.0 - elapsed.total_seconds() / WEEK.total_seconds()
 
 
+@routes.get(f"{API}/storage/regions")
 async def list_regions(request: web.Request) -> web.Response:
     return listing(list(STORAGE_REGIONS))
 
 
+@routes.get(f"{API}/storage")
 async def list_storage(request: web.Request) -> web.Response:
     with state_of(request).lock:
         volumes = list(scope_of(request).volumes.values())
         return listing([public(v) for v in search_filter(volumes, request.query.get("search"), "name")])
 
 
+@routes.get(f"{API}/storage/{{id}}")
 async def get_storage(request: web.Request) -> web.Response:
     with state_of(request).lock:
         return envelope(public(find(scope_of(request).volumes, request.match_info["id"], "Storage volume")))
 
 
+@routes.post(f"{API}/storage")
 async def create_storage(request: web.Request) -> web.Response:
     body = await json_body(request)
     name = need_str(body, "name")
@@ -705,6 +842,7 @@ async def create_storage(request: web.Request) -> web.Response:
         return envelope(public(volume), status=201)
 
 
+@routes.patch(f"{API}/storage/{{id}}")
 async def resize_storage(request: web.Request) -> web.Response:
     body = await json_body(request)
     size = opt_int(body, "size_gb", 1, 100_000)
@@ -722,6 +860,7 @@ async def resize_storage(request: web.Request) -> web.Response:
         return envelope(public(volume))
 
 
+@routes.delete(f"{API}/storage/{{id}}")
 async def delete_storage(request: web.Request) -> web.Response:
     state = state_of(request)
     with state.lock:
@@ -734,10 +873,15 @@ async def delete_storage(request: web.Request) -> web.Response:
         return envelope({"message": "Storage volume deleted successfully", "refund_amount": refund})
 
 
+# --- Billing -----------------------------------------------------------
+
+
+@routes.get(f"{API}/billing/balance")
 async def get_balance(request: web.Request) -> web.Response:
     return envelope(state_of(request).balance())
 
 
+@routes.get(f"{API}/billing/transactions")
 async def list_transactions(request: web.Request) -> web.Response:
     query = dict(request.query)
     limit = opt_int(_numbers(query), "limit", 1, 100) or 50
@@ -773,12 +917,17 @@ def _date_param(request: web.Request, name: str) -> Optional[str]:
     return value
 
 
+@routes.get(f"{API}/billing/usage")
 async def get_usage(request: web.Request) -> web.Response:
     _date_param(request, "from")
     _date_param(request, "to")
     return envelope(dict(USAGE))
 
 
+# --- Templates ---------------------------------------------------------
+
+
+@routes.get(f"{API}/templates")
 async def list_templates(request: web.Request) -> web.Response:
     numbers = _numbers(dict(request.query))
     page = opt_int(numbers, "page", 1) or 1
@@ -800,7 +949,6 @@ async def list_templates(request: web.Request) -> web.Response:
 # Inference handlers (/v1)
 # ----------------------------------------------------------------------
 
-V1 = "/v1"
 MODELS: Dict[str, Sequence[str]] = {
     "chat": (
         "deepseek-ai/DeepSeek-V3",
@@ -819,9 +967,6 @@ MODELS: Dict[str, Sequence[str]] = {
     "speech": ("hexgrad/Kokoro-82M",),
     "transcription": ("openai/whisper-1", "openai/whisper-large-v3"),
 }
-CHAT_ROLES = {"system", "user", "assistant", "tool", "developer"}
-ASPECT_RATIOS = {"1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "21:9"}
-TRANSCRIPT_FORMATS = {"json", "text", "srt", "vtt", "verbose_json"}
 
 
 def need_model(body: Dict[str, Any], kind: str) -> str:
@@ -840,6 +985,12 @@ def opt_number(body: Dict[str, Any], name: str, low: float, high: float) -> Opti
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
         raise ApiFailureError(422, "invalid_parameter", f"{name} must be a number between {low} and {high}")
     return float(value)
+
+
+# --- Chat --------------------------------------------------------------
+
+
+CHAT_ROLES = {"system", "user", "assistant", "tool", "developer"}
 
 
 def _message_text(content: Any) -> str:
@@ -865,6 +1016,7 @@ def chat_answer(messages: List[Dict[str, Any]]) -> str:
     return f"You said: {last.strip() or '(nothing)'}. This reply comes from the Runcrate emulator."
 
 
+@routes.post(f"{V1}/chat/completions")
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     body = await json_body(request)
     model = need_model(body, "chat")
@@ -903,10 +1055,6 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     )
 
 
-def _sse(payload: Any) -> bytes:
-    return b"data: " + json.dumps(payload).encode() + b"\n\n"
-
-
 async def _stream_chat(
     request: web.Request,
     completion_id: str,
@@ -916,7 +1064,6 @@ async def _stream_chat(
     usage: Optional[Dict[str, int]],
 ) -> web.StreamResponse:
     state = state_of(request)
-    fault: Optional[Fault] = request.get(FAULT)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await response.prepare(request)
     base = {"id": completion_id, "object": "chat.completion.chunk", "created": int(_now().timestamp()), "model": model}
@@ -926,23 +1073,13 @@ async def _stream_chat(
     if usage is not None:  # as OpenAI does, only when stream_options.include_usage asks for it
         events.append(_sse({**base, "choices": [], "usage": usage}))
     events.append(b"data: [DONE]\n\n")
-    try:
-        for number, event in enumerate(events):
-            if fault is not None and fault.error_after_events == number:
-                error = {"message": "Emulated failure in the middle of the stream", "code": "internal_error"}
-                await response.write(_sse({"error": error}))
-                return response
-            if fault is not None and fault.cut_after_events == number:
-                await response.write(event[: len(event) // 2])
-                return _drop(request)
-            if number and state.stream_delay:  # between events: [DONE] and the body's end come together
-                await asyncio.sleep(state.stream_delay)
-            await response.write(event)
-        await response.write_eof()
-    except ConnectionError:
-        with state.lock:
-            state.abandoned_streams += 1
-    return response
+    return await write_stream(request, response, events, pause=state.stream_delay)
+
+
+# --- Images and their files --------------------------------------------
+
+
+ASPECT_RATIOS = {"1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "21:9"}
 
 
 @functools.lru_cache(maxsize=32)
@@ -974,6 +1111,7 @@ def _image_size(body: Dict[str, Any]) -> Tuple[int, int]:
     return width or 1024, height or 1024
 
 
+@routes.post(f"{V1}/images/generations")
 async def images_generations(request: web.Request) -> web.Response:
     body = await json_body(request)
     need_model(body, "image")
@@ -1002,6 +1140,7 @@ async def images_generations(request: web.Request) -> web.Response:
     return web.json_response({"created": int(_now().timestamp()), "data": data})
 
 
+@routes.get(f"{V1}/files/{{name}}")
 async def get_file(request: web.Request) -> web.Response:
     state = state_of(request)
     with state.lock:
@@ -1012,6 +1151,10 @@ async def get_file(request: web.Request) -> web.Response:
     return web.Response(body=content, content_type="image/png")
 
 
+# --- Videos ------------------------------------------------------------
+
+
+@routes.post(f"{V1}/videos")
 async def create_video(request: web.Request) -> web.Response:
     body = await json_body(request)
     model = need_model(body, "video")
@@ -1030,22 +1173,19 @@ async def create_video(request: web.Request) -> web.Response:
         "created_at": _iso(_now()),
         "_fails": "[fail]" in prompt,
     }
+    VIDEO_LIFE.begin(job)
     state = state_of(request)
     with state.lock:
         state.videos[job["id"]] = job
     return web.json_response(public(job))
 
 
+@routes.get(f"{V1}/videos/{{id}}")
 async def video_status(request: web.Request) -> web.Response:
     state = state_of(request)
     with state.lock:
         job = find(state.videos, request.match_info["id"], "Video")
-        if job["status"] == "queued":
-            job["status"] = "processing"
-        elif job["status"] == "processing":
-            job["status"] = "failed" if job["_fails"] else "completed"
-            if job["_fails"]:
-                job["error"] = "The provider rejected the prompt"
+        VIDEO_LIFE.look(job)
         return web.json_response(public(job))
 
 
@@ -1062,6 +1202,7 @@ def fake_mp4(size: int) -> Iterator[bytes]:
         yield piece
 
 
+@routes.get(f"{V1}/videos/{{id}}/download")
 async def download_video(request: web.Request) -> web.StreamResponse:
     state = state_of(request)
     with state.lock:
@@ -1069,7 +1210,6 @@ async def download_video(request: web.Request) -> web.StreamResponse:
         size = state.video_size
     if job["status"] != "completed":
         raise ApiFailureError(404, "not_found", f"Video {job['id']} is not ready (status: {job['status']})")
-    fault: Optional[Fault] = request.get(FAULT)
     response = web.StreamResponse(
         headers={
             "Content-Type": "video/mp4",
@@ -1078,20 +1218,13 @@ async def download_video(request: web.Request) -> web.StreamResponse:
         }
     )
     await response.prepare(request)
-    sent = 0
-    try:
-        for piece in fake_mp4(size):
-            if fault is not None and fault.cut_after_bytes is not None and sent + len(piece) > fault.cut_after_bytes:
-                await response.write(piece[: fault.cut_after_bytes - sent])
-                return _drop(request)
-            await response.write(piece)
-            sent += len(piece)
-        await response.write_eof()
-    except ConnectionError:
-        pass  # the client went away (it stopped the download): nothing more to send
-    return response
+    return await write_stream(request, response, fake_mp4(size), counter="abandoned_downloads")
 
 
+# --- Audio: speech and transcription -----------------------------------
+
+
+TRANSCRIPT_FORMATS = {"json", "text", "srt", "vtt", "verbose_json"}
 MP3_SILENT_FRAME = b"\xff\xfb\x90\xc0" + bytes(413)  # MPEG-1 layer III, 128 kbit/s, 44.1 kHz, mono
 
 
@@ -1115,6 +1248,7 @@ def speech_audio(text: str, response_format: str) -> Tuple[bytes, str]:
     return buffer.getvalue(), "audio/wav"
 
 
+@routes.post(f"{V1}/audio/speech")
 async def speech(request: web.Request) -> web.Response:
     body = await json_body(request)
     need_model(body, "speech")
@@ -1134,6 +1268,7 @@ def _timestamp(seconds: float, separator: str) -> str:
     return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}{separator}{int(seconds * 1000) % 1000:03d}"
 
 
+@routes.post(f"{V1}/audio/transcriptions")
 async def transcriptions(request: web.Request) -> web.Response:
     fields: Dict[str, str] = {}
     filename, size = None, 0
@@ -1175,6 +1310,10 @@ async def transcriptions(request: web.Request) -> web.Response:
     )
 
 
+# --- Models ------------------------------------------------------------
+
+
+@routes.get(f"{V1}/models")
 async def list_models(request: web.Request) -> web.Response:
     data = [
         {"id": m, "object": "model", "owned_by": m.split("/")[0], "type": k} for k, ms in MODELS.items() for m in ms
@@ -1192,10 +1331,6 @@ def route_label(request: web.Request) -> str:
     resource = request.match_info.route.resource
     path = resource.canonical if resource is not None else request.path
     return f"{request.method} {path}"
-
-
-# How the middleware hands a stream or download fault to its handler (RequestKey is aiohttp >= 3.13).
-FAULT: Any = web.RequestKey("fault", Fault) if hasattr(web, "RequestKey") else "runcrate_emulator.fault"
 
 
 @web.middleware
@@ -1286,29 +1421,34 @@ def _drop(request: web.Request) -> web.Response:
 # ----------------------------------------------------------------------
 
 
+@routes.post(f"{CONTROL}/faults")
 async def control_fault(request: web.Request) -> web.Response:
     body = await request.json()
     state_of(request).add_fault(Fault(**body))
     return web.json_response({"ok": True})
 
 
+@routes.delete(f"{CONTROL}/faults")
 async def control_clear(request: web.Request) -> web.Response:
     with state_of(request).lock:
         state_of(request).faults.clear()
     return web.json_response({"ok": True})
 
 
+@routes.get(f"{CONTROL}/requests")
 async def control_requests(request: web.Request) -> web.Response:
     state = state_of(request)
     with state.lock:
         return web.json_response({"counts": dict(state.counts), "idempotency_keys": dict(state.idempotency_keys)})
 
 
+@routes.post(f"{CONTROL}/reset")
 async def control_reset(request: web.Request) -> web.Response:
     state_of(request).reset()
     return web.json_response({"ok": True})
 
 
+@routes.post(f"{CONTROL}/credits")
 async def control_credits(request: web.Request) -> web.Response:
     body = await request.json()
     state_of(request).set_credits(float(body["credits"]))
@@ -1325,41 +1465,7 @@ def build_app(state: Optional[EmulatorState] = None) -> web.Application:
     app = web.Application(middlewares=[emulate])
     app[STATE] = state or EmulatorState()
     app.on_response_prepare.append(_answer_headers)
-    r = app.router
-    r.add_get(f"{API}/instances", list_instances)
-    r.add_post(f"{API}/instances", create_instance)
-    r.add_get(f"{API}/instances/types", list_instance_types)
-    r.add_get(f"{API}/instances/{{id}}", get_instance)
-    r.add_patch(f"{API}/instances/{{id}}", update_instance)
-    r.add_delete(f"{API}/instances/{{id}}", terminate_instance)
-    r.add_get(f"{API}/instances/{{id}}/status", instance_status)
-    r.add_get(f"{API}/ssh-keys", list_ssh_keys)
-    r.add_post(f"{API}/ssh-keys", create_ssh_key)
-    r.add_delete(f"{API}/ssh-keys/{{id}}", delete_ssh_key)
-    r.add_get(f"{API}/storage", list_storage)
-    r.add_post(f"{API}/storage", create_storage)
-    r.add_get(f"{API}/storage/regions", list_regions)
-    r.add_get(f"{API}/storage/{{id}}", get_storage)
-    r.add_patch(f"{API}/storage/{{id}}", resize_storage)
-    r.add_delete(f"{API}/storage/{{id}}", delete_storage)
-    r.add_get(f"{API}/billing/balance", get_balance)
-    r.add_get(f"{API}/billing/transactions", list_transactions)
-    r.add_get(f"{API}/billing/usage", get_usage)
-    r.add_get(f"{API}/templates", list_templates)
-    r.add_get(f"{V1}/models", list_models)
-    r.add_post(f"{V1}/chat/completions", chat_completions)
-    r.add_post(f"{V1}/images/generations", images_generations)
-    r.add_get(f"{V1}/files/{{name}}", get_file)
-    r.add_post(f"{V1}/videos", create_video)
-    r.add_get(f"{V1}/videos/{{id}}", video_status)
-    r.add_get(f"{V1}/videos/{{id}}/download", download_video)
-    r.add_post(f"{V1}/audio/speech", speech)
-    r.add_post(f"{V1}/audio/transcriptions", transcriptions)
-    r.add_post(f"{CONTROL}/faults", control_fault)
-    r.add_delete(f"{CONTROL}/faults", control_clear)
-    r.add_get(f"{CONTROL}/requests", control_requests)
-    r.add_post(f"{CONTROL}/reset", control_reset)
-    r.add_post(f"{CONTROL}/credits", control_credits)
+    app.router.add_routes(routes)
     return app
 
 
@@ -1428,11 +1534,15 @@ class Emulator:
 
     def make_session(self, **options: Any) -> runcrate.Session:
         """A new ``runcrate.Session`` pointed at this emulator (both surfaces)."""
+        import runcrate
+
         options.setdefault("api_key", self.api_key)
         return runcrate.Session(base_url=self.url, inference_url=self.url, **options)
 
     def make_client(self, **options: Any) -> runcrate.Runcrate:
         """A new ``runcrate.Runcrate`` client pointed at this emulator."""
+        import runcrate
+
         options.setdefault("api_key", self.api_key)
         return runcrate.Runcrate(base_url=self.url, inference_url=self.url, **options)
 
