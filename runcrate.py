@@ -89,7 +89,7 @@ if TYPE_CHECKING:
 # 1. Version and defaults
 # ======================================================================
 
-__version__ = "0.9.0"
+__version__ = "0.10.0"
 
 DEFAULT_BASE_URL = "https://www.runcrate.ai"
 DEFAULT_INFERENCE_URL = "https://api.runcrate.ai"
@@ -1033,244 +1033,6 @@ def check_connection_limit(limit: int) -> int:
 T = TypeVar("T")
 
 
-class _SizedBody:
-    """A multipart body that tells requests its length (so it is not sent chunked)."""
-
-    def __init__(self, body: MultipartBody) -> None:
-        self._body = body
-
-    def __len__(self) -> int:
-        return self._body.length or 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._body)
-
-
-class CallOptions(TypedDict, total=False):
-    """Keyword-only options every operation takes; the pipeline applies them, none is ever sent in a body.
-
-    ``timeout`` is this call's read (and connect) timeout, exactly, whatever
-    the route; ``max_retries`` its own retry budget; ``extra_headers``,
-    ``extra_query`` and ``extra_body`` are added to what it sends (the body's
-    keys at its top level, replacing the SDK's own).
-    """
-
-    timeout: Optional[float]
-    max_retries: Optional[int]
-    extra_headers: Optional[Mapping[str, str]]
-    extra_query: Optional[Mapping[str, Any]]
-    extra_body: Optional[Mapping[str, Any]]
-
-
-OPTION_NAMES = ("timeout", "max_retries", "extra_headers", "extra_query", "extra_body")
-
-
-def take_options(params: Dict[str, Any]) -> Dict[str, Any]:
-    """Move the per-call options out of an operation's pass-through keyword arguments."""
-    return {name: params.pop(name) for name in OPTION_NAMES if name in params}
-
-
-class Call(Generic[T]):
-    """One HTTP exchange, described as data: what to send and how to read the answer.
-
-    Built by the pure request builders (the ``@operation`` functions) and
-    driven by ``send`` (sync) or ``runcrate_async.send`` (asyncio). ``keyed``
-    calls carry an Idempotency-Key (``idempotency_key``, or a fresh UUID4)
-    that every retry repeats; ``repeatable`` says whether the call may be sent
-    again once it may have arrived (by default: its method is repeatable).
-    """
-
-    __slots__ = (
-        "body", "decode", "headers", "inference", "keyed", "max_retries", "method", "min_timeout", "params", "path",
-        "raw", "repeatable", "timeout",
-    )  # fmt: skip
-
-    method: str
-    path: str
-    params: List[Tuple[str, str]]
-    body: Any
-    headers: Dict[str, str]
-    decode: Callable[[Any], T]
-    inference: bool
-    min_timeout: float
-    raw: bool
-    timeout: Optional[float]
-    max_retries: Optional[int]
-    keyed: bool
-    repeatable: bool
-
-    def __init__(
-        self,
-        method: str,
-        path: str,
-        decode: Callable[[Any], T],
-        *,
-        params: Optional[List[Tuple[str, str]]] = None,
-        body: Any = None,
-        headers: Optional[Dict[str, str]] = None,
-        inference: bool = False,
-        min_timeout: float = 0.0,
-        raw: bool = False,
-        keyed: bool = False,
-        idempotency_key: Optional[str] = None,
-        repeatable: Optional[bool] = None,
-        timeout: Optional[float] = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-    ) -> None:
-        self.method = method
-        self.path = path
-        self.params = params or []
-        self.body = body
-        self.headers = headers or {}
-        self.decode = decode
-        self.inference = inference
-        self.min_timeout = min_timeout
-        self.raw = raw  # decode receives a RawAnswer (headers, bytes) instead of parsed JSON
-        self.keyed = keyed
-        self.repeatable = method in REPEATABLE_METHODS if repeatable is None else repeatable
-        self.timeout = _checked_timeout(timeout)  # this call's own read timeout, whatever the route
-        self.max_retries = None if max_retries is None else check_max_retries(max_retries)
-        if keyed:
-            _check_str("idempotency_key", idempotency_key)
-            self.headers = {"Idempotency-Key": idempotency_key or _uuid4(), **self.headers}
-        if extra_headers or extra_query or extra_body:
-            self._add_extras(extra_headers, extra_query, extra_body)
-
-    def _add_extras(
-        self,
-        headers: Optional[Mapping[str, str]],
-        query: Optional[Mapping[str, Any]],
-        body: Optional[Mapping[str, Any]],
-    ) -> None:
-        if headers:
-            self.headers = {**self.headers, **{k: _header_safe(k, v) or "" for k, v in headers.items()}}
-        if query:
-            self.params = [*self.params, *_query(**query)]
-        if body:
-            if isinstance(self.body, MultipartBody):
-                self.body.add_fields(body)
-            elif self.body is None or isinstance(self.body, dict):
-                self.body = {**(self.body or {}), **body}
-            else:
-                raise TypeError(f"extra_body cannot be merged into the body of {self.method} {self.path}")
-
-    def request_headers(self) -> Dict[str, str]:
-        """Headers of this call beyond the session's own."""
-        if self.body is None and self.inference:
-            return self.headers
-        if isinstance(self.body, MultipartBody):
-            return {"Content-Type": self.body.content_type, **self.headers}
-        return {"Content-Type": "application/json", **self.headers}
-
-    def encoded_body(self) -> Any:
-        """The body as sent: JSON bytes, a streamed multipart body, or None."""
-        if self.body is None:
-            return None
-        if isinstance(self.body, MultipartBody):
-            # With a length, requests sends Content-Length; a bare iterator goes out chunked.
-            return _SizedBody(self.body) if self.body.length is not None else iter(self.body)
-        return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
-
-    def finish(self, status: int, headers: Mapping[str, str], body: bytes) -> T:
-        """Turn the answer into the call's result (with its ``_request_id``), or raise its typed error."""
-        if status >= 400:
-            raise error_from_response(status, headers, body)
-        if status >= 300:
-            raise _invalid_response(f"unexpected redirect (HTTP {status}) from {self.path}", status)
-        if self.raw:
-            return self._decoded(RawAnswer(headers, body), status, headers.get("x-request-id"))
-        if status == 204 or (not body and self.method == "DELETE"):
-            return self.decode(None)
-        if not _is_json(headers):
-            ctype = headers.get("content-type", "none")
-            raise _invalid_response(f"expected a JSON answer, got content type {ctype!r}", status)
-        try:
-            parsed = parse_json(body)
-        except ValueError:
-            raise _invalid_response(
-                f"the answer is not valid JSON: {_cap(body[:200].decode('utf-8', 'replace'))}", status
-            ) from None
-        request_id = _request_id_of(parsed) if type(parsed) is dict else None
-        return self._decoded(parsed, status, request_id or headers.get("x-request-id"))
-
-    def _decoded(self, answer: Any, status: int, request_id: Optional[str]) -> T:
-        try:
-            result = self.decode(answer)
-        except RuncrateError:
-            raise
-        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
-            raise _invalid_response(f"unexpected answer shape from {self.path}: {exc}", status) from None
-        if isinstance(result, (Model, ListPage)):
-            result._request_id = request_id
-        return result
-
-
-class RawResponse(Generic[T]):
-    """An answer as it came, parsed on demand: what ``client.with_raw_response.<namespace>.<method>()`` returns.
-
-    ``status_code``, ``headers`` (case-insensitive: ``x-ratelimit-remaining``
-    ...), ``content`` (the body's bytes; empty for a stream), ``request_id``,
-    and ``parse()``: what the plain call returns. An error status raises its
-    typed error at once, as the plain call does.
-    """
-
-    def __init__(
-        self,
-        status_code: int,
-        headers: Mapping[str, str],
-        content: bytes = b"",
-        parse: Optional[Callable[[], T]] = None,
-        parsed: Any = None,
-    ) -> None:
-        self.status_code = status_code
-        self.headers = headers
-        self.content = content
-        self._parse = parse
-        self._parsed = parsed
-
-    @classmethod
-    def of_call(
-        cls, session: SessionConfig, call: Call[T], status: int, headers: Mapping[str, str], body: bytes
-    ) -> RawResponse[T]:
-        """The raw answer to ``call``; raises its typed error when the status is not a success."""
-
-        def parse() -> T:
-            try:
-                return call.finish(status, headers, body)
-            except RuncrateError as error:
-                raise session.redact(error) from None
-
-        raw = cls(status, headers, body, parse)
-        if status >= 300:
-            raw.parse()
-        return raw
-
-    def parse(self) -> T:
-        """The result of the call, decoded once."""
-        if self._parse is not None:
-            self._parsed, self._parse = self._parse(), None
-        return self._parsed  # type: ignore[no-any-return]
-
-    @property
-    def request_id(self) -> Optional[str]:
-        """The server's request id: the answer's ``meta.requestId``, else its ``x-request-id`` header."""
-        found = getattr(self.parse(), "_request_id", None)
-        return found if isinstance(found, str) else self.headers.get("x-request-id")
-
-    def __repr__(self) -> str:
-        return f"<RawResponse [{self.status_code}]>"
-
-
-def check_max_retries(max_retries: int) -> int:
-    """``max_retries`` as given, when it is a whole number >= 0."""
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ValueError("max_retries must be a whole number >= 0")
-    return max_retries
-
-
 def _checked_timeout(timeout: Optional[float]) -> Optional[float]:
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
         raise ValueError("timeout must be a positive number of seconds")
@@ -1330,6 +1092,7 @@ TRANSPORT_ERRORS: Tuple[Type[BaseException], ...] = (requests.exceptions.Request
 
 MAX_ANSWER_BYTES = 64 * 1024 * 1024  # a decoded JSON answer beyond this is refused (a gzip bomb, a runaway server)
 BODY_READ_SIZE = 64 * 1024
+ATTEMPT_DEADLINE_FACTOR = 2  # one attempt may take at most twice its read timeout in all
 
 
 def send(session: Session, /, call: Call[T]) -> T:
@@ -1472,9 +1235,6 @@ def _read_body(response: requests.Response, call: Call[Any], read_timeout: Optio
     return b"".join(parts)
 
 
-ATTEMPT_DEADLINE_FACTOR = 2  # one attempt may take at most twice its read timeout in all
-
-
 def _limit_socket_wait(raw: Any, seconds: float) -> None:
     # The read timeout applies to each socket read; near the deadline, one read may not wait past it.
     sock = getattr(getattr(raw, "_connection", None), "sock", None)
@@ -1486,6 +1246,52 @@ def _check_length(headers: Mapping[str, str], size: int) -> None:
     length = headers.get("content-length")
     if length and length.isdigit() and not headers.get("content-encoding") and size < int(length):
         raise ConnectionError(f"the answer ended after {size} of {length} bytes", code="incomplete_body")
+
+
+def fetch_public_url(url: str, timeout: float = 120.0) -> bytes:
+    """GET a public URL (a generated image) with no Runcrate key; errors become SDK errors."""
+    if not url.startswith(("https://", "http://")):
+        raise ValueError("only http(s) URLs are fetched")
+    try:
+        with requests.get(url, timeout=timeout, allow_redirects=True) as response:
+            if response.status_code >= 400:
+                raise error_from_response(response.status_code, response.headers, response.content)
+            _check_length(response.headers, len(response.content))
+            return response.content
+    except TRANSPORT_ERRORS as exc:
+        if isinstance(exc, RuncrateError):
+            raise
+        raise _transport_error(exc) from None
+
+
+SSE_READ_SIZE = 64 * 1024
+
+
+def _read_what_arrived(raw: Any, fallback_size: int = 1) -> Callable[[int], bytes]:
+    """A reader that hands over whatever bytes have arrived (``read(n)`` would wait for n).
+
+    urllib3 2 has ``read1``. urllib3 1.26 has none, but its http.client
+    response has one for a body without content coding; for a gzip body it
+    reads ``fallback_size`` bytes at a time. requests leaves the decoding of
+    gzip and deflate to its reader, and so the SDK's decodes.
+    """
+    if hasattr(raw, "read1"):
+        return lambda size: bytes(raw.read1(size, decode_content=True))
+    plain = getattr(raw, "_fp", None)
+    if hasattr(plain, "read1") and not raw.headers.get("content-encoding"):
+
+        def read_plain(size: int) -> bytes:
+            try:
+                chunk = bytes(plain.read1(size))  # type: ignore[union-attr]
+            except (http.client.HTTPException, ValueError) as exc:  # a chunked body cut short
+                raise u3.ProtocolError("the body was cut short", exc) from None
+            if not chunk:  # the body is all read: finish http.client's answer, the connection goes back
+                plain.close()  # type: ignore[union-attr]
+                raw.release_conn()
+            return chunk
+
+        return read_plain
+    return lambda size: bytes(raw.read(fallback_size, decode_content=True))
 
 
 # ======================================================================
@@ -2241,6 +2047,371 @@ def decode_bare(cls: Type[M]) -> Callable[[Any], M]:
     return functools.partial(_decode_model, cls)
 
 
+# --- calls: one exchange, described as data ------------------------------------
+
+
+class _SizedBody:
+    """A multipart body that tells requests its length (so it is not sent chunked)."""
+
+    def __init__(self, body: MultipartBody) -> None:
+        self._body = body
+
+    def __len__(self) -> int:
+        return self._body.length or 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body)
+
+
+class CallOptions(TypedDict, total=False):
+    """Keyword-only options every operation takes; the pipeline applies them, none is ever sent in a body.
+
+    ``timeout`` is this call's read (and connect) timeout, exactly, whatever
+    the route; ``max_retries`` its own retry budget; ``extra_headers``,
+    ``extra_query`` and ``extra_body`` are added to what it sends (the body's
+    keys at its top level, replacing the SDK's own).
+    """
+
+    timeout: Optional[float]
+    max_retries: Optional[int]
+    extra_headers: Optional[Mapping[str, str]]
+    extra_query: Optional[Mapping[str, Any]]
+    extra_body: Optional[Mapping[str, Any]]
+
+
+OPTION_NAMES = ("timeout", "max_retries", "extra_headers", "extra_query", "extra_body")
+
+
+def take_options(params: Dict[str, Any]) -> Dict[str, Any]:
+    """Move the per-call options out of an operation's pass-through keyword arguments."""
+    return {name: params.pop(name) for name in OPTION_NAMES if name in params}
+
+
+class Call(Generic[T]):
+    """One HTTP exchange, described as data: what to send and how to read the answer.
+
+    Built by the pure request builders (the ``@operation`` functions) and
+    driven by ``send`` (sync) or ``runcrate_async.send`` (asyncio). ``keyed``
+    calls carry an Idempotency-Key (``idempotency_key``, or a fresh UUID4)
+    that every retry repeats; ``repeatable`` says whether the call may be sent
+    again once it may have arrived (by default: its method is repeatable).
+    """
+
+    __slots__ = (
+        "body", "decode", "headers", "inference", "keyed", "max_retries", "method", "min_timeout", "params", "path",
+        "raw", "repeatable", "timeout",
+    )  # fmt: skip
+
+    method: str
+    path: str
+    params: List[Tuple[str, str]]
+    body: Any
+    headers: Dict[str, str]
+    decode: Callable[[Any], T]
+    inference: bool
+    min_timeout: float
+    raw: bool
+    timeout: Optional[float]
+    max_retries: Optional[int]
+    keyed: bool
+    repeatable: bool
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        decode: Callable[[Any], T],
+        *,
+        params: Optional[List[Tuple[str, str]]] = None,
+        body: Any = None,
+        headers: Optional[Dict[str, str]] = None,
+        inference: bool = False,
+        min_timeout: float = 0.0,
+        raw: bool = False,
+        keyed: bool = False,
+        idempotency_key: Optional[str] = None,
+        repeatable: Optional[bool] = None,
+        timeout: Optional[float] = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.params = params or []
+        self.body = body
+        self.headers = headers or {}
+        self.decode = decode
+        self.inference = inference
+        self.min_timeout = min_timeout
+        self.raw = raw  # decode receives a RawAnswer (headers, bytes) instead of parsed JSON
+        self.keyed = keyed
+        self.repeatable = method in REPEATABLE_METHODS if repeatable is None else repeatable
+        self.timeout = _checked_timeout(timeout)  # this call's own read timeout, whatever the route
+        self.max_retries = None if max_retries is None else check_max_retries(max_retries)
+        if keyed:
+            _check_str("idempotency_key", idempotency_key)
+            self.headers = {"Idempotency-Key": idempotency_key or _uuid4(), **self.headers}
+        if extra_headers or extra_query or extra_body:
+            self._add_extras(extra_headers, extra_query, extra_body)
+
+    def _add_extras(
+        self,
+        headers: Optional[Mapping[str, str]],
+        query: Optional[Mapping[str, Any]],
+        body: Optional[Mapping[str, Any]],
+    ) -> None:
+        if headers:
+            self.headers = {**self.headers, **{k: _header_safe(k, v) or "" for k, v in headers.items()}}
+        if query:
+            self.params = [*self.params, *_query(**query)]
+        if body:
+            if isinstance(self.body, MultipartBody):
+                self.body.add_fields(body)
+            elif self.body is None or isinstance(self.body, dict):
+                self.body = {**(self.body or {}), **body}
+            else:
+                raise TypeError(f"extra_body cannot be merged into the body of {self.method} {self.path}")
+
+    def request_headers(self) -> Dict[str, str]:
+        """Headers of this call beyond the session's own."""
+        if self.body is None and self.inference:
+            return self.headers
+        if isinstance(self.body, MultipartBody):
+            return {"Content-Type": self.body.content_type, **self.headers}
+        return {"Content-Type": "application/json", **self.headers}
+
+    def encoded_body(self) -> Any:
+        """The body as sent: JSON bytes, a streamed multipart body, or None."""
+        if self.body is None:
+            return None
+        if isinstance(self.body, MultipartBody):
+            # With a length, requests sends Content-Length; a bare iterator goes out chunked.
+            return _SizedBody(self.body) if self.body.length is not None else iter(self.body)
+        return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def finish(self, status: int, headers: Mapping[str, str], body: bytes) -> T:
+        """Turn the answer into the call's result (with its ``_request_id``), or raise its typed error."""
+        if status >= 400:
+            raise error_from_response(status, headers, body)
+        if status >= 300:
+            raise _invalid_response(f"unexpected redirect (HTTP {status}) from {self.path}", status)
+        if self.raw:
+            return self._decoded(RawAnswer(headers, body), status, headers.get("x-request-id"))
+        if status == 204 or (not body and self.method == "DELETE"):
+            return self.decode(None)
+        if not _is_json(headers):
+            ctype = headers.get("content-type", "none")
+            raise _invalid_response(f"expected a JSON answer, got content type {ctype!r}", status)
+        try:
+            parsed = parse_json(body)
+        except ValueError:
+            raise _invalid_response(
+                f"the answer is not valid JSON: {_cap(body[:200].decode('utf-8', 'replace'))}", status
+            ) from None
+        request_id = _request_id_of(parsed) if type(parsed) is dict else None
+        return self._decoded(parsed, status, request_id or headers.get("x-request-id"))
+
+    def _decoded(self, answer: Any, status: int, request_id: Optional[str]) -> T:
+        try:
+            result = self.decode(answer)
+        except RuncrateError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+            raise _invalid_response(f"unexpected answer shape from {self.path}: {exc}", status) from None
+        if isinstance(result, (Model, ListPage)):
+            result._request_id = request_id
+        return result
+
+
+class RawResponse(Generic[T]):
+    """An answer as it came, parsed on demand: what ``client.with_raw_response.<namespace>.<method>()`` returns.
+
+    ``status_code``, ``headers`` (case-insensitive: ``x-ratelimit-remaining``
+    ...), ``content`` (the body's bytes; empty for a stream), ``request_id``,
+    and ``parse()``: what the plain call returns. An error status raises its
+    typed error at once, as the plain call does.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        headers: Mapping[str, str],
+        content: bytes = b"",
+        parse: Optional[Callable[[], T]] = None,
+        parsed: Any = None,
+    ) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.content = content
+        self._parse = parse
+        self._parsed = parsed
+
+    @classmethod
+    def of_call(
+        cls, session: SessionConfig, call: Call[T], status: int, headers: Mapping[str, str], body: bytes
+    ) -> RawResponse[T]:
+        """The raw answer to ``call``; raises its typed error when the status is not a success."""
+
+        def parse() -> T:
+            try:
+                return call.finish(status, headers, body)
+            except RuncrateError as error:
+                raise session.redact(error) from None
+
+        raw = cls(status, headers, body, parse)
+        if status >= 300:
+            raw.parse()
+        return raw
+
+    def parse(self) -> T:
+        """The result of the call, decoded once."""
+        if self._parse is not None:
+            self._parsed, self._parse = self._parse(), None
+        return self._parsed  # type: ignore[no-any-return]
+
+    @property
+    def request_id(self) -> Optional[str]:
+        """The server's request id: the answer's ``meta.requestId``, else its ``x-request-id`` header."""
+        found = getattr(self.parse(), "_request_id", None)
+        return found if isinstance(found, str) else self.headers.get("x-request-id")
+
+    def __repr__(self) -> str:
+        return f"<RawResponse [{self.status_code}]>"
+
+
+def check_max_retries(max_retries: int) -> int:
+    """``max_retries`` as given, when it is a whole number >= 0."""
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ValueError("max_retries must be a whole number >= 0")
+    return max_retries
+
+
+# --- streamed multipart upload ---------------------------------------------------
+
+UPLOAD_CHUNK = 1024 * 1024
+FileInput = Union[str, "os.PathLike[str]", bytes, BinaryIO]
+
+
+class MultipartBody:
+    """A multipart/form-data body streamed from its file, never read whole.
+
+    Iterating it yields the parts; iterating again starts over (a path is
+    reopened, a seekable file rewound), so a retry sends the same body.
+    ``length`` is known unless the file is a pipe or socket.
+    """
+
+    def __init__(self, fields: Sequence[Tuple[str, Any]], file: FileInput, filename: Optional[str]) -> None:
+        self.boundary = os.urandom(16).hex()
+        self._iterations: List[Iterator[bytes]] = []
+        self.content_type = f"multipart/form-data; boundary={self.boundary}"
+        self._file = file
+        self._start = _tell(file)
+        name = filename or _filename_of(file)
+        self._fields = b""
+        self.add_fields(dict(fields))
+        import mimetypes  # only uploads need it
+
+        media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        self._file_head = (
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; filename="{_quote_header(name)}"\r\n'
+            f"Content-Type: {media_type}\r\n\r\n"
+        ).encode()
+        self._tail = f"\r\n--{self.boundary}--\r\n".encode("ascii")
+        self._size = _size_of(file, self._start)
+
+    def add_fields(self, fields: Mapping[str, Any]) -> None:
+        """Form fields, sent before the file (a caller's ``extra_body`` too); values that are not strings go as JSON."""
+        for key, value in fields.items():
+            if value is None:
+                continue
+            text = value if isinstance(value, str) else json.dumps(value)
+            part = f'--{self.boundary}\r\nContent-Disposition: form-data; name="{_quote_header(key)}"\r\n\r\n{text}\r\n'
+            self._fields += part.encode("utf-8")
+
+    @property
+    def length(self) -> Optional[int]:
+        """Bytes of the whole body, or None when the file's size is unknown (a pipe)."""
+        if self._size is None:
+            return None
+        return len(self._fields) + len(self._file_head) + self._size + len(self._tail)
+
+    def __iter__(self) -> Iterator[bytes]:
+        parts = self._parts()
+        self._iterations.append(parts)
+        return parts
+
+    def _parts(self) -> Iterator[bytes]:
+        yield self._fields + self._file_head
+        yield from self._file_chunks()
+        yield self._tail
+
+    def close(self) -> None:
+        """Close what iterating opened (the file, when it was given as a path); the caller's own file stays open."""
+        for parts in self._iterations:
+            parts.close()  # type: ignore[attr-defined]
+        self._iterations.clear()
+
+    def _file_chunks(self) -> Iterator[bytes]:
+        source = self._file
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            view = memoryview(source)
+            for offset in range(0, len(view), UPLOAD_CHUNK):
+                yield bytes(view[offset : offset + UPLOAD_CHUNK])
+            return
+        if isinstance(source, (str, os.PathLike)):
+            with open(source, "rb") as f:
+                yield from iter(functools.partial(f.read, UPLOAD_CHUNK), b"")
+            return
+        if self._start is not None:
+            source.seek(self._start)
+        yield from iter(functools.partial(source.read, UPLOAD_CHUNK), b"")
+
+
+def _quote_header(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
+
+
+def _filename_of(file: FileInput) -> str:
+    if isinstance(file, (str, os.PathLike)):
+        return os.path.basename(os.fspath(file))
+    name = getattr(file, "name", None)
+    return os.path.basename(name) if isinstance(name, str) and name else "audio.wav"
+
+
+def _tell(file: FileInput) -> Optional[int]:
+    if isinstance(file, (str, os.PathLike, bytes, bytearray, memoryview)):
+        return None
+    try:
+        return file.tell() if file.seekable() else None
+    except (OSError, AttributeError, ValueError):
+        return None
+
+
+def _size_of(file: FileInput, start: Optional[int]) -> Optional[int]:
+    if isinstance(file, (bytes, bytearray, memoryview)):
+        return len(file)
+    if isinstance(file, (str, os.PathLike)):
+        return os.path.getsize(file)
+    if start is None:
+        return None
+    try:
+        return os.fstat(file.fileno()).st_size - start
+    except (OSError, AttributeError, ValueError):
+        end = file.seek(0, os.SEEK_END)
+        file.seek(start)
+        return end - start
+
+
+def _check_file(file: Any) -> None:
+    if isinstance(file, (str, os.PathLike)):
+        if not os.path.isfile(file):
+            raise ValueError(f"file: {os.fspath(file)!r} is not an existing file")
+    elif not isinstance(file, (bytes, bytearray, memoryview)) and not callable(getattr(file, "read", None)):
+        raise TypeError(f"file must be a path, bytes or a binary file object, not {type(file).__name__}")
+
+
 class RawAnswer(NamedTuple):
     """A non-JSON answer (audio, video, subtitles) with its headers."""
 
@@ -2257,22 +2428,6 @@ def _transcription(answer: RawAnswer) -> Transcription:
     if _is_json(answer.headers):
         return _decode_model(Transcription, parse_json(answer.body))
     return Transcription(text=answer.body.decode("utf-8", "replace"))
-
-
-def fetch_public_url(url: str, timeout: float = 120.0) -> bytes:
-    """GET a public URL (a generated image) with no Runcrate key; errors become SDK errors."""
-    if not url.startswith(("https://", "http://")):
-        raise ValueError("only http(s) URLs are fetched")
-    try:
-        with requests.get(url, timeout=timeout, allow_redirects=True) as response:
-            if response.status_code >= 400:
-                raise error_from_response(response.status_code, response.headers, response.content)
-            _check_length(response.headers, len(response.content))
-            return response.content
-    except TRANSPORT_ERRORS as exc:
-        if isinstance(exc, RuncrateError):
-            raise
-        raise _transport_error(exc) from None
 
 
 # --- server-sent events --------------------------------------------------------
@@ -2587,311 +2742,6 @@ def _b64decode(text: str) -> bytes:
         return base64.b64decode(text, validate=False)
     except (ValueError, TypeError):
         raise _invalid_response("the image is not valid base64") from None
-
-
-# --- streamed multipart upload ---------------------------------------------------
-
-UPLOAD_CHUNK = 1024 * 1024
-FileInput = Union[str, "os.PathLike[str]", bytes, BinaryIO]
-
-
-class MultipartBody:
-    """A multipart/form-data body streamed from its file, never read whole.
-
-    Iterating it yields the parts; iterating again starts over (a path is
-    reopened, a seekable file rewound), so a retry sends the same body.
-    ``length`` is known unless the file is a pipe or socket.
-    """
-
-    def __init__(self, fields: Sequence[Tuple[str, Any]], file: FileInput, filename: Optional[str]) -> None:
-        self.boundary = os.urandom(16).hex()
-        self._iterations: List[Iterator[bytes]] = []
-        self.content_type = f"multipart/form-data; boundary={self.boundary}"
-        self._file = file
-        self._start = _tell(file)
-        name = filename or _filename_of(file)
-        self._fields = b""
-        self.add_fields(dict(fields))
-        import mimetypes  # only uploads need it
-
-        media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        self._file_head = (
-            f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; filename="{_quote_header(name)}"\r\n'
-            f"Content-Type: {media_type}\r\n\r\n"
-        ).encode()
-        self._tail = f"\r\n--{self.boundary}--\r\n".encode("ascii")
-        self._size = _size_of(file, self._start)
-
-    def add_fields(self, fields: Mapping[str, Any]) -> None:
-        """Form fields, sent before the file (a caller's ``extra_body`` too); values that are not strings go as JSON."""
-        for key, value in fields.items():
-            if value is None:
-                continue
-            text = value if isinstance(value, str) else json.dumps(value)
-            part = f'--{self.boundary}\r\nContent-Disposition: form-data; name="{_quote_header(key)}"\r\n\r\n{text}\r\n'
-            self._fields += part.encode("utf-8")
-
-    @property
-    def length(self) -> Optional[int]:
-        """Bytes of the whole body, or None when the file's size is unknown (a pipe)."""
-        if self._size is None:
-            return None
-        return len(self._fields) + len(self._file_head) + self._size + len(self._tail)
-
-    def __iter__(self) -> Iterator[bytes]:
-        parts = self._parts()
-        self._iterations.append(parts)
-        return parts
-
-    def _parts(self) -> Iterator[bytes]:
-        yield self._fields + self._file_head
-        yield from self._file_chunks()
-        yield self._tail
-
-    def close(self) -> None:
-        """Close what iterating opened (the file, when it was given as a path); the caller's own file stays open."""
-        for parts in self._iterations:
-            parts.close()  # type: ignore[attr-defined]
-        self._iterations.clear()
-
-    def _file_chunks(self) -> Iterator[bytes]:
-        source = self._file
-        if isinstance(source, (bytes, bytearray, memoryview)):
-            view = memoryview(source)
-            for offset in range(0, len(view), UPLOAD_CHUNK):
-                yield bytes(view[offset : offset + UPLOAD_CHUNK])
-            return
-        if isinstance(source, (str, os.PathLike)):
-            with open(source, "rb") as f:
-                yield from iter(functools.partial(f.read, UPLOAD_CHUNK), b"")
-            return
-        if self._start is not None:
-            source.seek(self._start)
-        yield from iter(functools.partial(source.read, UPLOAD_CHUNK), b"")
-
-
-def _quote_header(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
-
-
-def _filename_of(file: FileInput) -> str:
-    if isinstance(file, (str, os.PathLike)):
-        return os.path.basename(os.fspath(file))
-    name = getattr(file, "name", None)
-    return os.path.basename(name) if isinstance(name, str) and name else "audio.wav"
-
-
-def _tell(file: FileInput) -> Optional[int]:
-    if isinstance(file, (str, os.PathLike, bytes, bytearray, memoryview)):
-        return None
-    try:
-        return file.tell() if file.seekable() else None
-    except (OSError, AttributeError, ValueError):
-        return None
-
-
-def _size_of(file: FileInput, start: Optional[int]) -> Optional[int]:
-    if isinstance(file, (bytes, bytearray, memoryview)):
-        return len(file)
-    if isinstance(file, (str, os.PathLike)):
-        return os.path.getsize(file)
-    if start is None:
-        return None
-    try:
-        return os.fstat(file.fileno()).st_size - start
-    except (OSError, AttributeError, ValueError):
-        end = file.seek(0, os.SEEK_END)
-        file.seek(start)
-        return end - start
-
-
-def _check_file(file: Any) -> None:
-    if isinstance(file, (str, os.PathLike)):
-        if not os.path.isfile(file):
-            raise ValueError(f"file: {os.fspath(file)!r} is not an existing file")
-    elif not isinstance(file, (bytes, bytearray, memoryview)) and not callable(getattr(file, "read", None)):
-        raise TypeError(f"file must be a path, bytes or a binary file object, not {type(file).__name__}")
-
-
-# --- flows: multi-step operations written once, driven by a sync or an async driver ---------
-
-
-class Sleep(NamedTuple):
-    """A flow step: wait this many seconds."""
-
-    seconds: float
-
-
-class Progress(NamedTuple):
-    """A flow step: hand ``value`` (the latest state of the work) to the caller's callback."""
-
-    value: Any
-
-
-FlowStep = Union["Call[Any]", Sleep, Progress]
-Flow = Generator[FlowStep, Any, T]
-
-
-def video_flow(
-    model: str, prompt: str, poll_interval: float, timeout: Optional[float], params: Mapping[str, Any]
-) -> Flow[VideoJob]:
-    """Submit a video job and poll it until it completes; each state seen (the submitted one first) is a Progress."""
-    wait = VideoWait(poll_interval, timeout)
-    job: VideoJob = yield generate_video.call(model=model, prompt=prompt, **params)
-    yield Progress(job)
-    while not wait.finished(job):
-        yield Sleep(wait.poll_interval)
-        job = yield get_video_status.call(job.id)
-        yield Progress(job)
-    return job
-
-
-class FlowRun(Generic[T]):
-    """The I/O-free half of a flow driver: hands out steps, takes answers, keeps the result.
-
-    Used as a context manager: an SDK error raised inside gets the last
-    Progress value in ``job`` (so paid work can be resumed); the flow is closed.
-    """
-
-    def __init__(self, flow: Flow[T]) -> None:
-        self._flow = flow
-        self.last: Any = None
-        self.result: Optional[T] = None
-
-    def next(self, answer: Any = None) -> Optional[FlowStep]:
-        """The next step, given the answer to the previous one; None once the flow returned."""
-        try:
-            step = self._flow.send(answer)
-        except StopIteration as finished:
-            self.result = finished.value
-            return None
-        if isinstance(step, Progress):
-            self.last = step.value
-        return step
-
-    def __enter__(self) -> FlowRun[T]:
-        return self
-
-    def __exit__(self, kind: Any, error: Optional[BaseException], trace: Any) -> None:
-        self._flow.close()
-        if isinstance(error, RuncrateError) and error.job is None:
-            error.job = self.last
-
-
-def run_flow(session: Session, flow: Flow[T], on_progress: Optional[Callable[[Any], Any]] = None) -> T:
-    """Drive a flow: send its calls, sleep its sleeps, hand its progress to ``on_progress``."""
-    with FlowRun(flow) as run:
-        step = run.next()
-        while step is not None:
-            answer = None
-            if isinstance(step, Call):
-                answer = send(session, step)
-            elif isinstance(step, Sleep):
-                time.sleep(step.seconds)
-            elif on_progress is not None:
-                on_progress(step.value)
-            step = run.next(answer)
-    return run.result  # type: ignore[return-value]
-
-
-# --- waiting for a video -------------------------------------------------------------
-
-
-class VideoWait:
-    """When a polled video job is finished, and when waiting has gone on too long."""
-
-    def __init__(self, poll_interval: float, timeout: Optional[float]) -> None:
-        if poll_interval < 0:
-            raise ValueError("poll_interval must be >= 0")
-        self.poll_interval = poll_interval
-        self._deadline = None if timeout is None else time.monotonic() + timeout
-
-    def finished(self, job: VideoJob) -> bool:
-        """True once completed; raises ``VideoGenerationError`` on failure or past the timeout."""
-        if job.status == "completed":
-            return True
-        if job.status == "failed":
-            detail = f": {job.error}" if job.error else ""
-            raise VideoGenerationError(f"video job {job.id} failed{detail}", job=job)
-        if self._deadline is not None and time.monotonic() >= self._deadline:
-            raise VideoGenerationError(
-                f"video job {job.id} is still {job.status} after the timeout", job=job, code="video_timeout"
-            )
-        return False
-
-
-class FileDownload:
-    """A download written beside its target and renamed into place only once complete.
-
-    ``write`` each chunk; ``finish()`` checks the length against the
-    Content-Length and renames; ``abandon()`` removes the partial file. A
-    failed download so never leaves a file at the target path.
-    """
-
-    def __init__(self, path: Union[str, os.PathLike[str]]) -> None:
-        self.target = os.fspath(path)
-        directory, name = os.path.split(os.path.abspath(self.target))
-        # An unpredictable name, created exclusively: a planted file or symlink cannot take the write.
-        self.partial = os.path.join(directory, f".{name}.{os.urandom(8).hex()}.part")
-        self.total: Optional[int] = None
-        self.done = 0
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-        self._file = os.fdopen(os.open(self.partial, flags, 0o666), "wb")
-
-    def expect(self, headers: Mapping[str, str]) -> None:
-        """Take the announced length from the answer's Content-Length."""
-        length = headers.get("content-length")
-        self.total = int(length) if length and length.isdigit() else None
-
-    def write(self, chunk: bytes) -> Tuple[int, Optional[int]]:
-        """Append a chunk; returns (bytes done, bytes announced or None)."""
-        self._file.write(chunk)
-        self.done += len(chunk)
-        return self.done, self.total
-
-    def finish(self) -> str:
-        """Put the file in place; ``ConnectionError`` if fewer bytes came than announced."""
-        self._file.close()
-        if self.total is not None and self.done != self.total:
-            raise ConnectionError(
-                f"the download ended after {self.done} of {self.total} bytes", code="download_truncated"
-            )
-        os.replace(self.partial, self.target)
-        return self.target
-
-    def abandon(self) -> None:
-        """Drop the partial file."""
-        try:
-            self._file.close()
-        except OSError:
-            pass  # a full disk may fail the last flush: the file goes anyway
-        try:
-            os.remove(self.partial)
-        except FileNotFoundError:
-            pass
-
-
-def save_atomically(path: Union[str, os.PathLike[str]], content: bytes) -> str:
-    """Write ``content`` to ``path`` through a temporary file renamed into place; on failure ``path`` is untouched."""
-    download = FileDownload(path)
-    try:
-        download.write(content)
-        return download.finish()
-    except BaseException:
-        download.abandon()
-        raise
-
-
-def network_chunks(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """The chunks of a download, with only the network's failures turned into SDK errors."""
-    while True:
-        try:
-            chunk = next(chunks)
-        except StopIteration:
-            return
-        except TRANSPORT_ERRORS as exc:
-            raise _as_sdk_error(exc) from None
-        yield chunk
 
 
 # ======================================================================
@@ -3478,6 +3328,187 @@ def list_models(**options: Unpack[CallOptions]) -> Call[ListPage[InferenceModel]
 # ======================================================================
 
 
+# --- flows: multi-step operations written once, driven by a sync or an async driver ---------
+
+
+class Sleep(NamedTuple):
+    """A flow step: wait this many seconds."""
+
+    seconds: float
+
+
+class Progress(NamedTuple):
+    """A flow step: hand ``value`` (the latest state of the work) to the caller's callback."""
+
+    value: Any
+
+
+FlowStep = Union["Call[Any]", Sleep, Progress]
+Flow = Generator[FlowStep, Any, T]
+
+
+def video_flow(
+    model: str, prompt: str, poll_interval: float, timeout: Optional[float], params: Mapping[str, Any]
+) -> Flow[VideoJob]:
+    """Submit a video job and poll it until it completes; each state seen (the submitted one first) is a Progress."""
+    wait = VideoWait(poll_interval, timeout)
+    job: VideoJob = yield generate_video.call(model=model, prompt=prompt, **params)
+    yield Progress(job)
+    while not wait.finished(job):
+        yield Sleep(wait.poll_interval)
+        job = yield get_video_status.call(job.id)
+        yield Progress(job)
+    return job
+
+
+class FlowRun(Generic[T]):
+    """The I/O-free half of a flow driver: hands out steps, takes answers, keeps the result.
+
+    Used as a context manager: an SDK error raised inside gets the last
+    Progress value in ``job`` (so paid work can be resumed); the flow is closed.
+    """
+
+    def __init__(self, flow: Flow[T]) -> None:
+        self._flow = flow
+        self.last: Any = None
+        self.result: Optional[T] = None
+
+    def next(self, answer: Any = None) -> Optional[FlowStep]:
+        """The next step, given the answer to the previous one; None once the flow returned."""
+        try:
+            step = self._flow.send(answer)
+        except StopIteration as finished:
+            self.result = finished.value
+            return None
+        if isinstance(step, Progress):
+            self.last = step.value
+        return step
+
+    def __enter__(self) -> FlowRun[T]:
+        return self
+
+    def __exit__(self, kind: Any, error: Optional[BaseException], trace: Any) -> None:
+        self._flow.close()
+        if isinstance(error, RuncrateError) and error.job is None:
+            error.job = self.last
+
+
+def run_flow(session: Session, flow: Flow[T], on_progress: Optional[Callable[[Any], Any]] = None) -> T:
+    """Drive a flow: send its calls, sleep its sleeps, hand its progress to ``on_progress``."""
+    with FlowRun(flow) as run:
+        step = run.next()
+        while step is not None:
+            answer = None
+            if isinstance(step, Call):
+                answer = send(session, step)
+            elif isinstance(step, Sleep):
+                time.sleep(step.seconds)
+            elif on_progress is not None:
+                on_progress(step.value)
+            step = run.next(answer)
+    return run.result  # type: ignore[return-value]
+
+
+# --- waiting for a video -------------------------------------------------------------
+
+
+class VideoWait:
+    """When a polled video job is finished, and when waiting has gone on too long."""
+
+    def __init__(self, poll_interval: float, timeout: Optional[float]) -> None:
+        if poll_interval < 0:
+            raise ValueError("poll_interval must be >= 0")
+        self.poll_interval = poll_interval
+        self._deadline = None if timeout is None else time.monotonic() + timeout
+
+    def finished(self, job: VideoJob) -> bool:
+        """True once completed; raises ``VideoGenerationError`` on failure or past the timeout."""
+        if job.status == "completed":
+            return True
+        if job.status == "failed":
+            detail = f": {job.error}" if job.error else ""
+            raise VideoGenerationError(f"video job {job.id} failed{detail}", job=job)
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            raise VideoGenerationError(
+                f"video job {job.id} is still {job.status} after the timeout", job=job, code="video_timeout"
+            )
+        return False
+
+
+class FileDownload:
+    """A download written beside its target and renamed into place only once complete.
+
+    ``write`` each chunk; ``finish()`` checks the length against the
+    Content-Length and renames; ``abandon()`` removes the partial file. A
+    failed download so never leaves a file at the target path.
+    """
+
+    def __init__(self, path: Union[str, os.PathLike[str]]) -> None:
+        self.target = os.fspath(path)
+        directory, name = os.path.split(os.path.abspath(self.target))
+        # An unpredictable name, created exclusively: a planted file or symlink cannot take the write.
+        self.partial = os.path.join(directory, f".{name}.{os.urandom(8).hex()}.part")
+        self.total: Optional[int] = None
+        self.done = 0
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        self._file = os.fdopen(os.open(self.partial, flags, 0o666), "wb")
+
+    def expect(self, headers: Mapping[str, str]) -> None:
+        """Take the announced length from the answer's Content-Length."""
+        length = headers.get("content-length")
+        self.total = int(length) if length and length.isdigit() else None
+
+    def write(self, chunk: bytes) -> Tuple[int, Optional[int]]:
+        """Append a chunk; returns (bytes done, bytes announced or None)."""
+        self._file.write(chunk)
+        self.done += len(chunk)
+        return self.done, self.total
+
+    def finish(self) -> str:
+        """Put the file in place; ``ConnectionError`` if fewer bytes came than announced."""
+        self._file.close()
+        if self.total is not None and self.done != self.total:
+            raise ConnectionError(
+                f"the download ended after {self.done} of {self.total} bytes", code="download_truncated"
+            )
+        os.replace(self.partial, self.target)
+        return self.target
+
+    def abandon(self) -> None:
+        """Drop the partial file."""
+        try:
+            self._file.close()
+        except OSError:
+            pass  # a full disk may fail the last flush: the file goes anyway
+        try:
+            os.remove(self.partial)
+        except FileNotFoundError:
+            pass
+
+
+def save_atomically(path: Union[str, os.PathLike[str]], content: bytes) -> str:
+    """Write ``content`` to ``path`` through a temporary file renamed into place; on failure ``path`` is untouched."""
+    download = FileDownload(path)
+    try:
+        download.write(content)
+        return download.finish()
+    except BaseException:
+        download.abandon()
+        raise
+
+
+def network_chunks(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The chunks of a download, with only the network's failures turned into SDK errors."""
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return
+        except TRANSPORT_ERRORS as exc:
+            raise _as_sdk_error(exc) from None
+        yield chunk
+
+
 @overload
 def chat_completion(
     session: Session,
@@ -3623,34 +3654,7 @@ class ChatStream(Iterator[Dict[str, Any]]):
             self.close()
 
 
-SSE_READ_SIZE = 64 * 1024
-
-
-def _read_what_arrived(raw: Any, fallback_size: int = 1) -> Callable[[int], bytes]:
-    """A reader that hands over whatever bytes have arrived (``read(n)`` would wait for n).
-
-    urllib3 2 has ``read1``. urllib3 1.26 has none, but its http.client
-    response has one for a body without content coding; for a gzip body it
-    reads ``fallback_size`` bytes at a time. requests leaves the decoding of
-    gzip and deflate to its reader, and so the SDK's decodes.
-    """
-    if hasattr(raw, "read1"):
-        return lambda size: bytes(raw.read1(size, decode_content=True))
-    plain = getattr(raw, "_fp", None)
-    if hasattr(plain, "read1") and not raw.headers.get("content-encoding"):
-
-        def read_plain(size: int) -> bytes:
-            try:
-                chunk = bytes(plain.read1(size))  # type: ignore[union-attr]
-            except (http.client.HTTPException, ValueError) as exc:  # a chunked body cut short
-                raise u3.ProtocolError("the body was cut short", exc) from None
-            if not chunk:  # the body is all read: finish http.client's answer, the connection goes back
-                plain.close()  # type: ignore[union-attr]
-                raw.release_conn()
-            return chunk
-
-        return read_plain
-    return lambda size: bytes(raw.read(fallback_size, decode_content=True))
+DOWNLOAD_CHUNK = 1024 * 1024
 
 
 def download_video_to_file(
@@ -3687,9 +3691,6 @@ def _download_into(
             done, total = download.write(chunk)
             if on_progress is not None:
                 on_progress(done, total)
-
-
-DOWNLOAD_CHUNK = 1024 * 1024
 
 
 def generate_video_and_save(
