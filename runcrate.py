@@ -523,7 +523,7 @@ class Attempts:
     SDK's pool), with ``left`` as its budget.
     """
 
-    def __init__(self, session: SessionConfig, call: Call[Any], reconnects: bool = False) -> None:
+    def __init__(self, session: SessionConfig[Any], call: Call[Any], reconnects: bool = False) -> None:
         self.call = call
         self.budget = session.retries_for(call)
         self.retries = 0
@@ -612,12 +612,20 @@ def mask_key(key: str) -> str:
     return f"{key[:8]}…{key[-4:]}"
 
 
-SC = TypeVar("SC", bound="SessionConfig")
+SC = TypeVar("SC", bound="SessionConfig[Any]")
 R = TypeVar("R")
 
 
-class SessionConfig:
-    """What every session knows, whatever its transport: key, URLs, limits, headers."""
+H = TypeVar("H")  # the HTTP library's session: requests.Session, or aiohttp.ClientSession
+
+DEFAULT_CONNECTION_LIMIT = 100  # connections kept per host: more than a default ThreadPoolExecutor's 32 threads
+
+
+class SessionConfig(Generic[H]):
+    """What every session knows, whatever its transport: key, URLs, limits, headers, its pool.
+
+    The configuration of both kinds of session, and of both clients, is declared here once.
+    """
 
     base_url: str
     inference_url: str
@@ -636,6 +644,8 @@ class SessionConfig:
         max_retries: int = DEFAULT_MAX_RETRIES,
         environment: Optional[str] = None,
         headers: Optional[Mapping[str, str]] = None,
+        http: Optional[H] = None,
+        connection_limit: int = DEFAULT_CONNECTION_LIMIT,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("RUNCRATE_API_KEY")
         key = _header_safe("api_key", key)
@@ -657,6 +667,16 @@ class SessionConfig:
         self.headers = dict(headers or {})
         for url in {self.base_url, self.inference_url}:
             _warn_if_plain_http(url)
+        self.connection_limit = check_connection_limit(connection_limit)
+        self._http = http
+        self._owns_http = http is None
+        self._pid = os.getpid()
+        self._streams: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._pool_owner: Any = self  # a with_options() copy uses its parent's pool
+        self._start_transport()
+
+    def _start_transport(self) -> None:
+        """Set up the state of this kind of session's transport (each kind says what)."""
 
     @property
     def api_key(self) -> str:
@@ -809,8 +829,6 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-DEFAULT_CONNECTION_LIMIT = 100  # connections kept per host: more than a default ThreadPoolExecutor's 32 threads
-
 # Pools a forked child inherited: the parent's connections, kept referenced so that the
 # child never uses them nor closes them under the parent (see Session.http).
 _INHERITED_POOLS: List[Any] = []
@@ -836,7 +854,7 @@ class AttemptAdapter(requests.adapters.HTTPAdapter):
         self._idle_retry = value
 
 
-class Session(SessionConfig):
+class Session(SessionConfig[requests.Session]):
     """Configuration plus one pooled ``requests.Session``; the first argument of every operation.
 
     ``api_key`` falls back to ``RUNCRATE_API_KEY``; ``base_url`` and
@@ -848,37 +866,13 @@ class Session(SessionConfig):
     share between threads; after ``os.fork()`` the child gets a fresh pool.
     """
 
-    def __init__(
-        self,
-        api_key: Optional[str] = None,
-        *,
-        base_url: Optional[str] = None,
-        inference_url: Optional[str] = None,
-        timeout: Optional[float] = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        environment: Optional[str] = None,
-        headers: Optional[Mapping[str, str]] = None,
-        http: Optional[requests.Session] = None,
-        connection_limit: int = DEFAULT_CONNECTION_LIMIT,
-    ) -> None:
-        super().__init__(
-            api_key,
-            base_url=base_url,
-            inference_url=inference_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            environment=environment,
-            headers=headers,
-        )
-        self.connection_limit = check_connection_limit(connection_limit)
-        self._http = http
-        self._owns_http = http is None
-        self._pid = os.getpid()
+    _streams: weakref.WeakSet[ChatStream]
+    _pool_owner: Session
+
+    def _start_transport(self) -> None:
         self._lock = threading.Lock()
-        self._streams: weakref.WeakSet[ChatStream] = weakref.WeakSet()
         self._send_options: Dict[bool, Dict[str, Any]] = {}
         self._headers: Optional[Dict[str, Any]] = None
-        self._pool_owner = self
 
     def send(self, call: Call[T]) -> T:
         """Send one call through this session: ``runcrate.send(self, call)``."""
@@ -2250,7 +2244,7 @@ class RawResponse(Generic[T]):
 
     @classmethod
     def of_call(
-        cls, session: SessionConfig, call: Call[T], status: int, headers: Mapping[str, str], body: bytes
+        cls, session: SessionConfig[Any], call: Call[T], status: int, headers: Mapping[str, str], body: bytes
     ) -> RawResponse[T]:
         """The raw answer to ``call``; raises its typed error when the status is not a success."""
 
@@ -2874,13 +2868,15 @@ def create_instance(
     launch_script_base64: Optional[str] = None,
     max_runtime_minutes: Optional[int] = None,
     idle_shutdown_minutes: Optional[int] = None,
+    idempotency_key: Optional[str] = None,
     **options: Unpack[CallOptions],
 ) -> Call[Instance]:
     """Launch an instance (POST /instances); ``gpu_type`` or ``instance_type_id`` picks the machine.
 
-    Sent with an Idempotency-Key and retried only when the server answered
-    429/503 or the connection never opened; a lost answer raises instead of
-    launching twice: list instances before trying again.
+    Sent with an Idempotency-Key (``idempotency_key``, or a fresh one) and
+    retried only when the server answered 429/503 or the connection never
+    opened; a lost answer raises instead of launching twice: list instances
+    before trying again (the server does not dedupe launches by key).
     """
     _check_str("name", name, required=True)
     if gpu_type is None and instance_type_id is None:
@@ -2910,7 +2906,11 @@ def create_instance(
         max_runtime_minutes=max_runtime_minutes,
         idle_shutdown_minutes=idle_shutdown_minutes,
     )
-    return Call("POST", "/instances", decode_one(Instance), body=body, keyed=True, min_timeout=SLOW_LAUNCH, **options)
+    key = idempotency_key
+    return Call(
+        "POST", "/instances", decode_one(Instance), body=body, keyed=True, idempotency_key=key, min_timeout=SLOW_LAUNCH,
+        **options,
+    )  # fmt: skip
 
 
 @operation
@@ -3004,13 +3004,24 @@ def get_storage(volume_id: str, **options: Unpack[CallOptions]) -> Call[StorageV
 
 
 @operation
-def create_storage(*, name: str, size_gb: int, region: str, **options: Unpack[CallOptions]) -> Call[StorageVolume]:
-    """Create a volume of ``size_gb`` in the region named ``region`` (POST /storage), billed weekly in advance."""
+def create_storage(
+    *,
+    name: str,
+    size_gb: int,
+    region: str,
+    idempotency_key: Optional[str] = None,
+    **options: Unpack[CallOptions],
+) -> Call[StorageVolume]:
+    """Create a volume of ``size_gb`` in the region named ``region`` (POST /storage), billed weekly in advance.
+
+    Sent with an Idempotency-Key (``idempotency_key``, or a fresh one), the same on every retry.
+    """
     _check_str("name", name, required=True)
     _check_int("size_gb", size_gb, 1)
     _check_str("region", region, required=True)
     body = {"name": name, "size_gb": size_gb, "region": region}
-    return Call("POST", "/storage", decode_one(StorageVolume), body=body, keyed=True, **options)
+    key = idempotency_key
+    return Call("POST", "/storage", decode_one(StorageVolume), body=body, keyed=True, idempotency_key=key, **options)
 
 
 @operation
@@ -3732,7 +3743,7 @@ def generate_video_and_save(
 # 8. The client: one namespace table for both clients
 # ======================================================================
 
-S = TypeVar("S", bound=SessionConfig)
+S = TypeVar("S", bound=SessionConfig[Any])
 
 if TYPE_CHECKING:
     from runcrate_async import AsyncChatStream as AsyncChatStream  # type: ignore[import,attr-defined,unused-ignore]
@@ -4142,6 +4153,31 @@ class Client(Generic[S]):
         ("videos", Videos),
     )
 
+    session_kind: Callable[..., S]  # the kind of session each client makes
+
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        *,
+        base_url: Optional[str] = None,
+        inference_url: Optional[str] = None,
+        timeout: Optional[float] = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        environment: Optional[str] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        http: Any = None,
+        connection_limit: int = DEFAULT_CONNECTION_LIMIT,
+        session: Optional[S] = None,
+    ) -> None:
+        """Arguments are those of the client's kind of session (``Session`` or ``AsyncSession``,
+        ``http`` a ``requests.Session`` or an ``aiohttp.ClientSession``); or pass ``session=`` to share one."""
+        if session is None:
+            session = self.session_kind(
+                api_key, base_url=base_url, inference_url=inference_url, timeout=timeout, max_retries=max_retries,
+                environment=environment, headers=headers, http=http, connection_limit=connection_limit,
+            )  # fmt: skip
+        self._attach(session)
+
     def _attach(self, session: S) -> None:
         self.session = session
         for name, namespace in self.NAMESPACES:
@@ -4177,34 +4213,7 @@ class Runcrate(Client[Session]):
     Arguments are those of ``Session``; or pass ``session=`` to share one.
     """
 
-    def __init__(
-        self,
-        api_key: Optional[str] = None,
-        *,
-        base_url: Optional[str] = None,
-        inference_url: Optional[str] = None,
-        timeout: Optional[float] = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        environment: Optional[str] = None,
-        headers: Optional[Mapping[str, str]] = None,
-        http: Optional[requests.Session] = None,
-        connection_limit: int = DEFAULT_CONNECTION_LIMIT,
-        session: Optional[Session] = None,
-    ) -> None:
-        self._attach(
-            session
-            or Session(
-                api_key,
-                base_url=base_url,
-                inference_url=inference_url,
-                timeout=timeout,
-                max_retries=max_retries,
-                environment=environment,
-                headers=headers,
-                http=http,
-                connection_limit=connection_limit,
-            )
-        )
+    session_kind = Session
 
     def close(self) -> None:
         """Close the client's open streams and connections; a later call reopens them."""

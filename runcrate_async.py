@@ -71,7 +71,7 @@ T = TypeVar("T")
 # ======================================================================
 
 
-class AsyncSession(rc.SessionConfig):
+class AsyncSession(rc.SessionConfig[aiohttp.ClientSession]):
     """``runcrate.Session``'s configuration, owning one ``aiohttp.ClientSession``.
 
     The ClientSession is made on first use, inside the running loop, with a
@@ -88,40 +88,16 @@ class AsyncSession(rc.SessionConfig):
     session reopens on its next call.
     """
 
-    def __init__(
-        self,
-        api_key: Optional[str] = None,
-        *,
-        base_url: Optional[str] = None,
-        inference_url: Optional[str] = None,
-        timeout: Optional[float] = rc.DEFAULT_TIMEOUT,
-        max_retries: int = rc.DEFAULT_MAX_RETRIES,
-        environment: Optional[str] = None,
-        headers: Optional[Mapping[str, str]] = None,
-        http: Optional[aiohttp.ClientSession] = None,
-        connection_limit: int = rc.DEFAULT_CONNECTION_LIMIT,
-    ) -> None:
-        super().__init__(
-            api_key,
-            base_url=base_url,
-            inference_url=inference_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            environment=environment,
-            headers=headers,
-        )
-        self._http = http
-        self._owns_http = http is None
+    _streams: weakref.WeakSet[AsyncChatStream]
+    _pool_owner: AsyncSession
+
+    def _start_transport(self) -> None:
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._closer: Optional[AsyncGenerator[None, None]] = None
-        self._pid = os.getpid()
-        self._streams: weakref.WeakSet[AsyncChatStream] = weakref.WeakSet()
         self._proxies: Dict[bool, Dict[str, Any]] = {}
-        self.connection_limit = rc.check_connection_limit(connection_limit)
         # Sent on every request, so that a caller's own ClientSession gets them too.
         self._base_headers = self.session_headers(_default_headers())
         self._timeouts: Dict[Tuple[Optional[float], ...], aiohttp.ClientTimeout] = {}
-        self._pool_owner = self
 
     async def send(self, call: Call[T]) -> T:
         """Send one call through this session: ``runcrate_async.send(self, call)``."""
@@ -836,34 +812,7 @@ class AsyncRuncrate(rc.Client[AsyncSession]):
     Arguments are those of ``AsyncSession``; or pass ``session=`` to share one.
     """
 
-    def __init__(
-        self,
-        api_key: Optional[str] = None,
-        *,
-        base_url: Optional[str] = None,
-        inference_url: Optional[str] = None,
-        timeout: Optional[float] = rc.DEFAULT_TIMEOUT,
-        max_retries: int = rc.DEFAULT_MAX_RETRIES,
-        environment: Optional[str] = None,
-        headers: Optional[Mapping[str, str]] = None,
-        http: Optional[aiohttp.ClientSession] = None,
-        connection_limit: int = rc.DEFAULT_CONNECTION_LIMIT,
-        session: Optional[AsyncSession] = None,
-    ) -> None:
-        self._attach(
-            session
-            or AsyncSession(
-                api_key,
-                base_url=base_url,
-                inference_url=inference_url,
-                timeout=timeout,
-                max_retries=max_retries,
-                environment=environment,
-                headers=headers,
-                http=http,
-                connection_limit=connection_limit,
-            )
-        )
+    session_kind = AsyncSession
 
     async def close(self) -> None:
         """Close the client's open streams and connections; a later call reopens them."""

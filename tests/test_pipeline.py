@@ -230,3 +230,13 @@ def test_a_raw_stream_comes_with_its_headers(clients: Any, emu: Any, mode: str) 
 
 async def _collect(stream: Any) -> List[Any]:
     return [chunk async for chunk in stream]
+
+
+def test_a_caller_s_idempotency_key_is_the_one_sent_on_every_attempt(api: Any, emu: Any) -> None:
+    emu.fail("/api/v1/storage", method="POST", status=503)
+    api("create_storage", name="v", size_gb=1, region="us-east-1", idempotency_key="my-key-1")
+    assert emu.idempotency_keys("POST /api/v1/storage") == ["my-key-1", "my-key-1"]
+    api("create_instance", name="n", ssh_key_id="key_1", gpu_type="A100", idempotency_key="launch-7")
+    assert emu.idempotency_keys("POST /api/v1/instances") == ["launch-7"]
+    with pytest.raises(TypeError, match="idempotency_key must be a string"):
+        api("create_storage", name="v", size_gb=1, region="us-east-1", idempotency_key=7)
