@@ -629,7 +629,7 @@ class SessionConfig(Generic[H]):
 
     base_url: str
     inference_url: str
-    timeout: Optional[float]
+    timeout: float
     max_retries: int
     environment: Optional[str]
     headers: Dict[str, str]
@@ -641,7 +641,7 @@ class SessionConfig(Generic[H]):
         base_url: Optional[str] = None,
         inference_url: Optional[str] = None,
         timeout: Optional[float] = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retries: Optional[int] = DEFAULT_MAX_RETRIES,
         environment: Optional[str] = None,
         headers: Optional[Mapping[str, str]] = None,
         http: Optional[H] = None,
@@ -654,8 +654,9 @@ class SessionConfig(Generic[H]):
                 "No API key: pass api_key=... or set the RUNCRATE_API_KEY environment variable.",
                 code="missing_api_key",
             )
-        check_max_retries(max_retries)
-        _checked_timeout(timeout)
+        # None means the default, as with the official client (a call that may wait forever is not offered).
+        timeout = DEFAULT_TIMEOUT if timeout is None else _checked_timeout(timeout)
+        max_retries = DEFAULT_MAX_RETRIES if max_retries is None else check_max_retries(max_retries)
         self._api_key = key
         self.base_url = _checked_url("base_url", base_url or os.environ.get("RUNCRATE_BASE_URL") or DEFAULT_BASE_URL)
         self.inference_url = _checked_url(
@@ -715,8 +716,6 @@ class SessionConfig(Generic[H]):
         raised on slow routes to their minimum read timeout."""
         if call.timeout is not None:
             return call.timeout, call.timeout
-        if self.timeout is None:
-            return None, None
         return self.timeout, max(self.timeout, call.min_timeout)
 
     def send(self, call: Call[T]) -> Any:
@@ -739,9 +738,9 @@ class SessionConfig(Generic[H]):
         """A session with other defaults that shares this one's connection pool; this one is unchanged."""
         derived = copy.copy(self)
         if timeout is not OMITTED:
-            derived.timeout = _checked_timeout(timeout)
+            derived.timeout = DEFAULT_TIMEOUT if timeout is None else _checked_timeout(timeout)
         if max_retries is not OMITTED:
-            derived.max_retries = check_max_retries(max_retries)
+            derived.max_retries = DEFAULT_MAX_RETRIES if max_retries is None else check_max_retries(max_retries)
         if headers:
             derived.headers = {**self.headers, **headers}
         derived.share_pool_of(self)
@@ -1025,6 +1024,14 @@ def check_connection_limit(limit: int) -> int:
 
 
 T = TypeVar("T")
+
+
+@overload
+def _checked_timeout(timeout: float) -> float: ...
+
+
+@overload
+def _checked_timeout(timeout: None) -> None: ...
 
 
 def _checked_timeout(timeout: Optional[float]) -> Optional[float]:
@@ -1636,8 +1643,29 @@ class ListPage(List[T]):
         self.cursor = cursor
         self.request_id = request_id
 
+    @property
+    def data(self) -> List[T]:
+        """The items (the official client's ``page.data``): the page itself, which is a list."""
+        return self
+
+    @property
+    def meta(self) -> PageMeta:
+        """``has_more``, ``total`` and ``cursor`` (the official client's ``page.meta``)."""
+        return PageMeta(self.has_more, self.total, self.cursor)
+
     def __repr__(self) -> str:
         return f"ListPage({list.__repr__(self)}, total={self.total!r}, has_more={self.has_more!r})"
+
+
+class PageMeta(NamedTuple):
+    """What a page says of the list it belongs to."""
+
+    has_more: bool
+    total: Optional[int]
+    cursor: Optional[str]
+
+
+PaginatedResponse = ListPage  # the official client's name of a page
 
 
 @dataclass(repr=False)
@@ -1796,7 +1824,8 @@ class ChatMessage(Model):
     """A message of a chat completion."""
 
     role: Optional[str] = None
-    content: Optional[str] = None
+    content: Union[str, List[Any], None] = None  # a list of parts in multimodal answers
+    name: Optional[str] = None
     reasoning_content: Optional[str] = None
     tool_calls: Optional[List[Any]] = None
     extra: CatchAll = field(default_factory=dict, repr=False)
@@ -2769,16 +2798,23 @@ else:
 
         def __init__(self, build):
             self.build = build
+            self.aliases = getattr(build, "aliases", {})
             self.__name__ = build.__name__
             self.__qualname__ = build.__qualname__
             self.__doc__ = build.__doc__
             self.__module__ = build.__module__
 
         def call(self, *args, **kwargs):
+            return self.build_as(self.__name__, args, kwargs)
+
+        def build_as(self, shown_as, args, kwargs):
+            """The Call, argument errors told of ``shown_as`` (the function or method the caller used)."""
+            if self.aliases and kwargs:
+                kwargs = {self.aliases.get(name, name): value for name, value in kwargs.items()}
             try:
                 return self.build(*args, **kwargs)
             except TypeError as error:
-                raise argument_error(error, self.__name__, self.__name__) from None
+                raise argument_error(error, self.__name__, shown_as) from None
 
         def __call__(self, session, /, *args, **kwargs):
             return send(session, self.call(*args, **kwargs))
@@ -2823,6 +2859,19 @@ def operation_signature(build: Callable[..., Any], session: bool) -> Any:
     if session:
         parameters.insert(0, inspect.Parameter("session", inspect.Parameter.POSITIONAL_ONLY))
     return own.replace(parameters=parameters, return_annotation=result)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def aliased(**names: str) -> Callable[[F], F]:
+    """Let a builder take a parameter under an older name too: ``@aliased(instance_id="id")``."""
+
+    def mark(build: F) -> F:
+        build.aliases = names  # type: ignore[attr-defined]
+        return build
+
+    return mark
 
 
 SLOW_LAUNCH = 75.0  # the launch route may take 60 s
@@ -2914,14 +2963,16 @@ def create_instance(
 
 
 @operation
-def get_instance(instance_id: str, **options: Unpack[CallOptions]) -> Call[Instance]:
+@aliased(instance_id="id")
+def get_instance(id: str, **options: Unpack[CallOptions]) -> Call[Instance]:
     """Fetch one instance by id (GET /instances/{id})."""
-    return Call("GET", f"/instances/{segment(instance_id)}", decode_one(Instance), **options)
+    return Call("GET", f"/instances/{segment(id)}", decode_one(Instance), **options)
 
 
 @operation
+@aliased(instance_id="id")
 def update_instance(
-    instance_id: str,
+    id: str,
     *,
     max_runtime_minutes: Any = OMITTED,
     idle_shutdown_minutes: Any = OMITTED,
@@ -2940,19 +2991,21 @@ def update_instance(
         body["idle_shutdown_minutes"] = idle_shutdown_minutes
     if not body:
         raise ValueError("update_instance needs max_runtime_minutes or idle_shutdown_minutes")
-    return Call("PATCH", f"/instances/{segment(instance_id)}", decode_one(Instance), body=body, **options)
+    return Call("PATCH", f"/instances/{segment(id)}", decode_one(Instance), body=body, **options)
 
 
 @operation
-def get_instance_status(instance_id: str, **options: Unpack[CallOptions]) -> Call[InstanceStatus]:
+@aliased(instance_id="id")
+def get_instance_status(id: str, **options: Unpack[CallOptions]) -> Call[InstanceStatus]:
     """An instance's status and IP address (GET /instances/{id}/status)."""
-    return Call("GET", f"/instances/{segment(instance_id)}/status", decode_one(InstanceStatus), **options)
+    return Call("GET", f"/instances/{segment(id)}/status", decode_one(InstanceStatus), **options)
 
 
 @operation
-def terminate_instance(instance_id: str, **options: Unpack[CallOptions]) -> Call[None]:
+@aliased(instance_id="id")
+def terminate_instance(id: str, **options: Unpack[CallOptions]) -> Call[None]:
     """Terminate an instance (DELETE /instances/{id})."""
-    return Call("DELETE", f"/instances/{segment(instance_id)}", _nothing, **options)
+    return Call("DELETE", f"/instances/{segment(id)}", _nothing, **options)
 
 
 @operation
@@ -2966,7 +3019,7 @@ def create_ssh_key(
     *,
     name: str,
     public_key: str,
-    type: Optional[str] = None,  # noqa: A002 - the API's own name
+    type: Optional[str] = None,
     **options: Unpack[CallOptions],
 ) -> Call[SSHKey]:
     """Register a public key, ``<type> <blob> [comment]`` (POST /ssh-keys); a duplicate raises ``ConflictError``.
@@ -2980,9 +3033,10 @@ def create_ssh_key(
 
 
 @operation
-def delete_ssh_key(key_id: str, **options: Unpack[CallOptions]) -> Call[None]:
+@aliased(key_id="id")
+def delete_ssh_key(id: str, **options: Unpack[CallOptions]) -> Call[None]:
     """Delete an SSH key (DELETE /ssh-keys/{id})."""
-    return Call("DELETE", f"/ssh-keys/{segment(key_id)}", _nothing, **options)
+    return Call("DELETE", f"/ssh-keys/{segment(id)}", _nothing, **options)
 
 
 @operation
@@ -2998,9 +3052,10 @@ def list_storage(*, search: Optional[str] = None, **options: Unpack[CallOptions]
 
 
 @operation
-def get_storage(volume_id: str, **options: Unpack[CallOptions]) -> Call[StorageVolume]:
+@aliased(volume_id="id")
+def get_storage(id: str, **options: Unpack[CallOptions]) -> Call[StorageVolume]:
     """Fetch one volume by id (GET /storage/{id})."""
-    return Call("GET", f"/storage/{segment(volume_id)}", decode_one(StorageVolume), **options)
+    return Call("GET", f"/storage/{segment(id)}", decode_one(StorageVolume), **options)
 
 
 @operation
@@ -3025,10 +3080,11 @@ def create_storage(
 
 
 @operation
-def resize_storage(volume_id: str, *, size_gb: int, **options: Unpack[CallOptions]) -> Call[StorageVolume]:
+@aliased(volume_id="id")
+def resize_storage(id: str, *, size_gb: int, **options: Unpack[CallOptions]) -> Call[StorageVolume]:
     """Grow a volume to ``size_gb`` (PATCH /storage/{id}); shrinking raises ``UnprocessableEntityError``."""
     _check_int("size_gb", size_gb, 1)
-    path = f"/storage/{segment(volume_id)}"
+    path = f"/storage/{segment(id)}"
     return Call("PATCH", path, decode_one(StorageVolume), body={"size_gb": size_gb}, **options)
 
 
@@ -3037,9 +3093,10 @@ def _refund(body: Any) -> StorageDeleteResult:
 
 
 @operation
-def delete_storage(volume_id: str, **options: Unpack[CallOptions]) -> Call[StorageDeleteResult]:
+@aliased(volume_id="id")
+def delete_storage(id: str, **options: Unpack[CallOptions]) -> Call[StorageDeleteResult]:
     """Delete a volume (DELETE /storage/{id}); the result carries the pro-rata ``refund_amount``."""
-    return Call("DELETE", f"/storage/{segment(volume_id)}", _refund, **options)
+    return Call("DELETE", f"/storage/{segment(id)}", _refund, **options)
 
 
 @operation
@@ -3053,7 +3110,7 @@ def list_transactions(
     *,
     limit: int = 50,
     offset: int = 0,
-    type: Optional[str] = None,  # noqa: A002 - the API's own name
+    type: Optional[str] = None,
     **options: Unpack[CallOptions],
 ) -> Call[ListPage[Transaction]]:
     """A page of billing transactions, newest first (GET /billing/transactions); see ``has_more`` and ``total``."""
@@ -3260,18 +3317,20 @@ def generate_video(*, model: str, prompt: str, **params: Any) -> Call[VideoJob]:
 
 
 @operation
-def get_video_status(video_id: str, **options: Unpack[CallOptions]) -> Call[VideoJob]:
+@aliased(video_id="id")
+def get_video_status(id: str, **options: Unpack[CallOptions]) -> Call[VideoJob]:
     """Poll a video job (GET /v1/videos/{id})."""
-    return Call("GET", f"/videos/{segment(video_id)}", decode_bare(VideoJob), inference=True, **options)
+    return Call("GET", f"/videos/{segment(id)}", decode_bare(VideoJob), inference=True, **options)
 
 
 @operation
-def download_video(video_id: str, **options: Unpack[CallOptions]) -> Call[bytes]:
+@aliased(video_id="id")
+def download_video(id: str, **options: Unpack[CallOptions]) -> Call[bytes]:
     """A finished video's bytes, in memory (GET /v1/videos/{id}/download; 404 until the job completed).
 
     ``download_video_to_file`` streams to disk instead.
     """
-    path = f"/videos/{segment(video_id)}/download"
+    path = f"/videos/{segment(id)}/download"
     return Call("GET", path, _answer_bytes, inference=True, raw=True, min_timeout=SLOW_MEDIA, **options)
 
 
@@ -3279,7 +3338,7 @@ def download_video(video_id: str, **options: Unpack[CallOptions]) -> Call[bytes]
 def text_to_speech(
     *,
     model: str,
-    input: str,  # noqa: A002 - the API's own name
+    input: str,
     voice: Optional[str] = None,
     response_format: Optional[str] = None,
     **params: Any,
@@ -3855,13 +3914,10 @@ def method_of_operation(op: Any, send_call: Callable[[Call[Any]], R], path: str)
     The call is built at once, so a wrong argument raises where the method is called, async or not.
     """
     build = op.build
+    build_as = op.build_as
 
     def method(*args: Any, **kwargs: Any) -> R:
-        try:
-            call = build(*args, **kwargs)
-        except TypeError as error:
-            raise argument_error(error, build.__name__, path) from None
-        return send_call(call)
+        return send_call(build_as(path, args, kwargs))
 
     method.__name__ = build.__name__
     method.__qualname__ = path
@@ -4054,6 +4110,9 @@ class Videos(Namespace[S]):
     download = bound(download_video)
     download_to_file = bound_flow(download_video_to_file)
     create_and_save = bound_flow(generate_video_and_save)
+    generate = bound(generate_video)  # the official client's names
+    get_status = bound(get_video_status)
+    generate_and_save = bound_flow(generate_video_and_save)
 
 
 C_co = TypeVar("C_co", covariant=True)
@@ -4162,7 +4221,7 @@ class Client(Generic[S]):
         base_url: Optional[str] = None,
         inference_url: Optional[str] = None,
         timeout: Optional[float] = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retries: Optional[int] = DEFAULT_MAX_RETRIES,
         environment: Optional[str] = None,
         headers: Optional[Mapping[str, str]] = None,
         http: Any = None,
@@ -4240,7 +4299,8 @@ __all__ = [
     "open_stream", "operation", "Operation", "OPERATIONS", "Attempts", "retry_delay", "should_retry_status",
     "should_retry_transport", "retry_after_answer", "retry_after_failure", "RetryPolicy", "connection_retry",
     # models
-    "Model", "ListPage", "decode", "Instance", "InstanceStatus", "InstanceType", "SSHKey", "StorageVolume",
+    "Model", "ListPage", "PaginatedResponse", "PageMeta", "decode", "Instance", "InstanceStatus", "InstanceType",
+    "SSHKey", "StorageVolume",
     "StorageRegion", "StorageDeleteResult", "Balance", "Transaction", "UsageSummary", "Template", "ChatMessage",
     "ChatChoice", "ChatUsage", "ChatCompletion", "ImageData", "ImageGeneration", "VideoJob", "Transcription",
     "InferenceModel",
