@@ -2832,6 +2832,9 @@ else:
         return op
 
 
+_REFUSED_OPTION = re.compile(r"(Call\.)?__init__\(\)(?= got an unexpected keyword)")
+
+
 def argument_error(error: TypeError, name: str, shown_as: str) -> TypeError:
     """A TypeError from building an operation's call, told of the function or method the caller used.
 
@@ -2839,8 +2842,9 @@ def argument_error(error: TypeError, name: str, shown_as: str) -> TypeError:
     Call refuses them. An error raised inside the builder stays as it is.
     """
     message = str(error)
-    if message.startswith("Call.__init__() got an unexpected keyword"):
-        return TypeError(message.replace("Call.__init__()", f"{shown_as}()", 1))
+    refused = _REFUSED_OPTION.match(message)  # Python 3.9 says "__init__()", later ones "Call.__init__()"
+    if refused:
+        return TypeError(f"{shown_as}(){message[refused.end() :]}")
     if error.__traceback__ is not None and error.__traceback__.tb_next is None:  # the call itself was wrong
         return TypeError(message.replace(f"{name}()", f"{shown_as}()", 1))
     return error

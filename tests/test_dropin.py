@@ -21,7 +21,7 @@ def test_ids_are_named_id_and_the_old_names_still_work(api: Any, emu: Any) -> No
     volume = api("create_storage", name="v", size_gb=1, region="us-east-1")
     assert api("resize_storage", volume_id=volume.id, size_gb=2).size_gb == 2
     assert api("get_storage", id=volume.id).size_gb == 2
-    with pytest.raises(TypeError, match="get_instance\\(\\) missing 1 required positional argument: 'id'"):
+    with pytest.raises(TypeError, match=r"get_instance\(\) missing 1 required positional argument: 'id'"):
         api("get_instance", instance=created.id)
 
 
@@ -30,7 +30,7 @@ def test_client_methods_take_id_and_speak_of_themselves(emu: Any) -> None:
         created = client.instances.create(name="n", ssh_key_id="key_1", gpu_type="A100")
         assert client.instances.get(id=created.id).id == created.id
         assert client.instances.get_status(instance_id=created.id).id == created.id
-        with pytest.raises(TypeError, match="instances.get\\(\\) missing 1 required positional argument: 'id'"):
+        with pytest.raises(TypeError, match=r"instances\.get\(\) missing 1 required positional argument: 'id'"):
             client.instances.get()
     assert list(inspect.signature(runcrate.Runcrate(api_key=KEY).instances.get).parameters)[:1] == ["id"]
 
