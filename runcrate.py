@@ -1376,10 +1376,12 @@ def _json_mixin() -> Any:
         import dataclasses_json
 
         globals()["CatchAll"] = dataclasses_json.CatchAll
-        config = {"undefined": dataclasses_json.Undefined.INCLUDE}
+        keep = {"undefined": dataclasses_json.Undefined.INCLUDE}
+        drop = {"undefined": dataclasses_json.Undefined.EXCLUDE}  # a model without ``extra`` (Secret)
         timestamp = {"dataclasses_json": {"encoder": _iso_timestamp, "decoder": _to_datetime}}
         for cls in _all_models(Model):
-            cls.dataclass_json_config = config  # type: ignore[attr-defined]
+            has_extra = any(f.name == "extra" for f in dataclasses.fields(cls))
+            cls.dataclass_json_config = keep if has_extra else drop  # type: ignore[attr-defined]
             hints = typing.get_type_hints(cls)
             for f in dataclasses.fields(cls):
                 if _inner(hints[f.name]) is datetime:  # the API's ISO strings, not epoch floats
@@ -1529,13 +1531,14 @@ _KINDS: Dict[Any, type] = {str: str, int: int, float: float, bool: bool}
 class _Plan:
     """How to decode one model class, worked out once from its fields and type hints."""
 
-    __slots__ = ("checks", "defaults", "names", "renames", "required")
+    __slots__ = ("checks", "defaults", "keeps_extra", "names", "renames", "required")
 
     def __init__(self, cls: type) -> None:
         import typing
 
         hints = typing.get_type_hints(cls)
         fields = [f for f in dataclasses.fields(cls) if f.name != "extra"]
+        self.keeps_extra = len(fields) < len(dataclasses.fields(cls))  # a model without ``extra`` drops the rest
         self.names = frozenset(f.name for f in fields)
         self.defaults: Dict[str, Any] = dict.fromkeys(self.names)
         # Every field reads its camelCase spelling too (sizeGb, createdAt, ...).
@@ -1586,7 +1589,8 @@ def _decode_model(cls: Type[M], obj: Any) -> M:
         value = values[name]
         if value is not None and type(value) is not kind:
             values[name] = convert(value)
-    values["extra"] = extra
+    if plan.keeps_extra:
+        values["extra"] = extra
     model = cls.__new__(cls)
     model.__dict__ = values
     return model
@@ -1917,6 +1921,30 @@ class Transcription(Model):
     duration: Optional[float] = None
     segments: Optional[List[Any]] = None
     extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass(repr=False)
+class Environment(Model):
+    """An environment of the workspace: instances, volumes, jobs, schedules and secrets live in one."""
+
+    id: str
+    name: str
+    is_default: Optional[bool] = None
+    created_at: Optional[datetime] = None
+    updated_at: Optional[datetime] = None
+    monthly_budget_usd: Optional[float] = None
+    month_to_date_usd: Optional[float] = None
+    budget_remaining_usd: Optional[float] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass(repr=False)
+class Secret(Model):
+    """A secret's name: its value is never returned, and any field beyond these is dropped, never kept."""
+
+    key: str
+    sensitive: bool = False
+    updated_at: Optional[datetime] = None
 
 
 @dataclass(repr=False)
@@ -3166,6 +3194,51 @@ def list_templates(
     return Call("GET", "/templates", decode_page(Template), params=params, **options)
 
 
+@operation
+def list_environments(**options: Unpack[CallOptions]) -> Call[ListPage[Environment]]:
+    """The workspace's environments (GET /environments)."""
+    return Call("GET", "/environments", decode_page(Environment), **options)
+
+
+@operation
+def create_environment(*, name: str, **options: Unpack[CallOptions]) -> Call[Environment]:
+    """Create an environment named ``name`` (POST /environments; never resent once it may have arrived)."""
+    _check_str("name", name, required=True)
+    return Call("POST", "/environments", decode_one(Environment), body={"name": name}, **options)
+
+
+@operation
+def get_environment(id: str, **options: Unpack[CallOptions]) -> Call[Environment]:
+    """Fetch one environment by id (GET /environments/{id})."""
+    return Call("GET", f"/environments/{segment(id)}", decode_one(Environment), **options)
+
+
+@operation
+def update_environment(
+    id: str, *, name: Optional[str] = None, is_default: Optional[bool] = None, **options: Unpack[CallOptions]
+) -> Call[Environment]:
+    """Rename an environment, or make it the default (PATCH /environments/{id}); only what is given is sent."""
+    _check_str("name", name)
+    if is_default is not None and not isinstance(is_default, bool):
+        raise TypeError("is_default must be a bool")
+    body = _body(name=name, is_default=is_default)
+    if not body:
+        raise ValueError("update_environment needs name or is_default")
+    return Call("PATCH", f"/environments/{segment(id)}", decode_one(Environment), body=body, **options)
+
+
+@operation
+def delete_environment(id: str, **options: Unpack[CallOptions]) -> Call[None]:
+    """Delete an environment (DELETE /environments/{id})."""
+    return Call("DELETE", f"/environments/{segment(id)}", _nothing, **options)
+
+
+@operation
+def list_secrets(**options: Unpack[CallOptions]) -> Call[ListPage[Secret]]:
+    """The names of the environment's secrets, sorted (GET /secrets); values are set in the dashboard only."""
+    return Call("GET", "/secrets", decode_page(Secret), **options)
+
+
 SLOW_MEDIA = 120.0  # image, video, speech and transcription routes may take this long
 SLOW_CHAT = 600.0  # a completion without streaming answers only at its end (openai-python's default)
 
@@ -4021,6 +4094,26 @@ class Billing(Namespace[S]):
     usage = bound(get_usage)
 
 
+class Environments(Namespace[S]):
+    """``client.environments``."""
+
+    path = "environments"
+
+    list = bound(list_environments)
+    create = bound(create_environment)
+    get = bound(get_environment)
+    update = bound(update_environment)
+    delete = bound(delete_environment)
+
+
+class Secrets(Namespace[S]):
+    """``client.secrets``: names only."""
+
+    path = "secrets"
+
+    list = bound(list_secrets)
+
+
 class Templates(Namespace[S]):
     """``client.templates``."""
 
@@ -4197,6 +4290,8 @@ class Client(Generic[S]):
     storage: Storage[S]
     billing: Billing[S]
     templates: Templates[S]
+    environments: Environments[S]
+    secrets: Secrets[S]
     models: Models[S]
     chat: Chat[S]
     images: Images[S]
@@ -4209,6 +4304,8 @@ class Client(Generic[S]):
         ("storage", Storage),
         ("billing", Billing),
         ("templates", Templates),
+        ("environments", Environments),
+        ("secrets", Secrets),
         ("models", Models),
         ("chat", Chat),
         ("images", Images),
@@ -4270,7 +4367,7 @@ class Runcrate(Client[Session]):
     """The Runcrate client.
 
     Infrastructure: ``instances``, ``ssh_keys``, ``storage``, ``billing``,
-    ``templates``. Inference: ``models`` (the public page's names) and the
+    ``templates``, ``environments``, ``secrets``. Inference: ``models`` (the public page's names) and the
     OpenAI-style ``chat.completions``, ``images``, ``audio``, ``videos``.
 
     Arguments are those of ``Session``; or pass ``session=`` to share one.
@@ -4307,7 +4404,7 @@ __all__ = [
     "SSHKey", "StorageVolume",
     "StorageRegion", "StorageDeleteResult", "Balance", "Transaction", "UsageSummary", "Template", "ChatMessage",
     "ChatChoice", "ChatUsage", "ChatCompletion", "ImageData", "ImageGeneration", "VideoJob", "Transcription",
-    "InferenceModel",
+    "InferenceModel", "Environment", "Secret",
     # wire helpers
     "parse_json", "error_from_response", "mask_key", "encode_image", "MultipartBody", "SSEDecoder", "ServerSentEvent",
     "ChatStreamParser", "fetch_public_url",
@@ -4315,7 +4412,8 @@ __all__ = [
     "chat_completion", "chat_completion_call", "ChatStream", "download_video_to_file", "generate_video_and_save",
     "Sleep", "Progress", "FlowRun", "run_flow", "video_flow", "FileDownload", "save_atomically",
     # the client
-    "Runcrate", "Client", "Namespace", "Instances", "SSHKeys", "Storage", "Billing", "Templates", "Models", "Chat",
+    "Runcrate", "Client", "Namespace", "Instances", "SSHKeys", "Storage", "Billing", "Templates", "Environments",
+    "Secrets", "Models", "Chat",
     "ChatCompletions", "Images", "Audio", "Speech", "Transcriptions", "Videos", "ChatCompletionFunction",
     # every endpoint
     *OPERATIONS,

@@ -214,6 +214,7 @@ class Scope:
 
     instances: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     volumes: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    secrets: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # by key; the value stays private
 
 
 class Lifecycle:
@@ -285,6 +286,8 @@ class EmulatorState:
         """Forget every resource, fault and counter."""
         with self.lock:
             self.scopes: Dict[str, Scope] = defaultdict(Scope)
+            self.environments: Dict[str, Dict[str, Any]] = {}
+            self.add_environment("main", is_default=True)
             self.ssh_keys: Dict[str, Dict[str, Any]] = {}
             self.transactions: List[Dict[str, Any]] = []
             self.faults: List[Fault] = []
@@ -297,6 +300,22 @@ class EmulatorState:
             self.abandoned_downloads = 0  # video downloads the client stopped
             self.connections: Set[Any] = set()  # the client address of every connection a request came on
             self._record_transaction("credit", self.initial_credits, "Initial credits")
+
+    def add_environment(self, name: str, is_default: bool = False) -> Dict[str, Any]:
+        """A new environment (the caller holds the lock)."""
+        now = _iso(_now())
+        env: Dict[str, Any] = {
+            "id": _new_id("env"),
+            "name": name,
+            "is_default": is_default,
+            "created_at": now,
+            "updated_at": now,
+            "monthly_budget_usd": None,
+            "month_to_date_usd": 0.0,
+            "budget_remaining_usd": None,
+        }
+        self.environments[env["id"]] = env
+        return env
 
     # --- faults and records ------------------------------------------
 
@@ -945,6 +964,83 @@ async def list_templates(request: web.Request) -> web.Response:
     return listing(items[start : start + size], total=len(items), has_more=start + size < len(items))
 
 
+# --- Environments and secrets ------------------------------------------
+
+
+def _unique_environment_name(state: EmulatorState, name: str) -> str:
+    if any(e["name"] == name for e in state.environments.values()):
+        raise ApiFailureError(409, "conflict", f"An environment named {name!r} already exists")
+    return name
+
+
+@routes.get(f"{API}/environments")
+async def list_environments(request: web.Request) -> web.Response:
+    state = state_of(request)
+    with state.lock:
+        return listing([public(e) for e in state.environments.values()])
+
+
+@routes.post(f"{API}/environments")
+async def create_environment(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    name = need_str(body, "name")
+    state = state_of(request)
+    with state.lock:
+        env = state.add_environment(_unique_environment_name(state, name))
+        return envelope(public(env), status=201)
+
+
+@routes.get(f"{API}/environments/{{id}}")
+async def get_environment(request: web.Request) -> web.Response:
+    state = state_of(request)
+    with state.lock:
+        return envelope(public(find(state.environments, request.match_info["id"], "Environment")))
+
+
+@routes.patch(f"{API}/environments/{{id}}")
+async def update_environment(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    name = opt_str(body, "name")
+    is_default = body.get("is_default")
+    if name is None and is_default is None:
+        raise ApiFailureError(400, "bad_request", "Give name or is_default")
+    if is_default is not None and not isinstance(is_default, bool):
+        raise ApiFailureError(422, "invalid_parameter", "is_default must be a boolean")
+    state = state_of(request)
+    with state.lock:
+        env = find(state.environments, request.match_info["id"], "Environment")
+        if is_default is False and env["is_default"]:
+            raise ApiFailureError(422, "invalid_parameter", "Make another environment the default instead")
+        if name is not None and name != env["name"]:
+            state.scopes[_unique_environment_name(state, name)] = state.scopes.pop(env["name"], Scope())
+            env["name"] = name
+        if is_default:
+            for other in state.environments.values():
+                other["is_default"] = other is env
+        env["updated_at"] = _iso(_now())
+        return envelope(public(env))
+
+
+@routes.delete(f"{API}/environments/{{id}}")
+async def delete_environment(request: web.Request) -> web.Response:
+    state = state_of(request)
+    with state.lock:
+        env = find(state.environments, request.match_info["id"], "Environment")
+        if env["is_default"]:
+            raise ApiFailureError(409, "conflict", "The default environment cannot be deleted")
+        del state.environments[env["id"]]
+        state.scopes.pop(env["name"], None)
+        return web.Response(status=204)
+
+
+@routes.get(f"{API}/secrets")
+async def list_secrets(request: web.Request) -> web.Response:
+    state = state_of(request)
+    with state.lock:
+        secrets = sorted(scope_of(request).secrets.values(), key=lambda secret: str(secret["key"]))
+        return listing([public(secret) for secret in secrets])
+
+
 # ----------------------------------------------------------------------
 # Inference handlers (/v1)
 # ----------------------------------------------------------------------
@@ -1581,6 +1677,16 @@ class Emulator:
     def reset(self) -> None:
         """Forget all resources, faults and counters."""
         self.state.reset()
+
+    def set_secret(self, key: str, value: str, *, sensitive: bool = False, environment: str = "main") -> None:
+        """Set a secret, as the dashboard does (the API lists its name only)."""
+        with self.state.lock:
+            self.state.scopes[environment].secrets[key] = {
+                "key": key,
+                "sensitive": sensitive,
+                "updated_at": _iso(_now()),
+                "_value": value,
+            }
 
     def set_credits(self, amount: float) -> None:
         """Set the workspace balance."""

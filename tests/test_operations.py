@@ -22,7 +22,15 @@ INFERENCE: Dict[str, Tuple[str, Tuple[Any, ...], Dict[str, Any]]] = {
     "transcribe": ("POST /v1/audio/transcriptions", (), {"model": "openai/whisper-1", "file": b"RIFF...."}),
     "list_models": ("GET /v1/models", (), {}),
 }
-ROWS = {**INFRASTRUCTURE, **INFERENCE}
+WORKSPACE: Dict[str, Tuple[str, Tuple[Any, ...], Dict[str, Any]]] = {
+    "list_environments": ("GET /api/v1/environments", (), {}),
+    "create_environment": ("POST /api/v1/environments", (), {"name": "staging"}),
+    "get_environment": ("GET /api/v1/environments/*", ("env_1",), {}),
+    "update_environment": ("PATCH /api/v1/environments/*", ("env_1",), {"name": "prod"}),
+    "delete_environment": ("DELETE /api/v1/environments/*", ("env_1",), {}),
+    "list_secrets": ("GET /api/v1/secrets", (), {}),
+}
+ROWS = {**INFRASTRUCTURE, **INFERENCE, **WORKSPACE}
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
 
@@ -54,18 +62,16 @@ def test_every_operation_has_a_readme_row(name: str) -> None:
     assert re.search(rf"^\|.*`{name}`", README, re.MULTILINE), f"README's table lacks {name}"
 
 
-@pytest.mark.parametrize("name", sorted(INFERENCE))
-def test_every_inference_operation_raises_the_typed_error_once(
-    connect: Callable[..., Any], emu: Any, name: str
-) -> None:
-    pattern, args, kwargs = INFERENCE[name]
+@pytest.mark.parametrize("name", sorted({**INFERENCE, **WORKSPACE}))
+def test_every_operation_raises_the_typed_error_once(connect: Callable[..., Any], emu: Any, name: str) -> None:
+    pattern, args, kwargs = {**INFERENCE, **WORKSPACE}[name]
     method, path = pattern.split(" ")
     body = {"error": {"code": "nope", "message": "not here", "type": "invalid_request_error"}}
     emu.fail(path, method=method, status=404, body=body)
     with pytest.raises(runcrate.NotFoundError) as info:
         connect(emu.url)(name, *args, **kwargs)
     assert info.value.message == "not here" and info.value.request_id
-    assert sum(count for route, count in emu.state.counts.items() if route.startswith(method + " /v1/")) == 1
+    assert sum(count for route, count in emu.state.counts.items() if route.startswith(f"{method} {path[:7]}")) == 1
 
 
 def test_the_models_list_names_every_kind(api: Any) -> None:
