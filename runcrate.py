@@ -196,6 +196,7 @@ class RuncrateError(Exception):
     """
 
     job: Any = None
+    idempotency_key: Optional[str] = None  # of the keyed call it interrupted: resend with it, nothing happens twice
     message: str
     status_code: Optional[int]
     code: str
@@ -236,13 +237,14 @@ class RuncrateError(Exception):
             "details": self.details,
             "request_id": self.request_id,
         }
-        return (_rebuild_error, (type(self), self.message, state, self.job))
+        return (_rebuild_error, (type(self), self.message, state, self.job, self.idempotency_key))
 
 
-def _rebuild_error(cls: Type[RuncrateError], message: str, state: Dict[str, Any], job: Any = None) -> RuncrateError:
+def _rebuild_error(
+    cls: Type[RuncrateError], message: str, state: Dict[str, Any], job: Any = None, key: Optional[str] = None
+) -> RuncrateError:
     error = cls(message, **state)
-    if job is not None:
-        error.job = job
+    error.job, error.idempotency_key = job, key
     return error
 
 
@@ -559,7 +561,7 @@ class Attempts:
             delay = retry_after_failure(self.call, self.retries, connected)
         if delay is None:
             log_failure(self.call.method, self.url, error, started)
-            raise error
+            raise self.call.marked(error)
         return self._next(error.code or "error", delay)
 
     def _next(self, outcome: str, delay: float) -> float:
@@ -1812,6 +1814,49 @@ class UsageSummary(Model):
 
 
 @dataclass(repr=False)
+class TopUp(Model):
+    """A charge of the saved card: ``status`` is ``succeeded``, ``processing``, ``requires_action`` or ``declined``."""
+
+    id: str
+    status: str
+    amount_usd: float
+    idempotency_key: str
+    invoice_number: Optional[str] = None
+    balance_usd: Optional[float] = None
+    confirm_url: Optional[str] = None
+    expires_at: Optional[datetime] = None
+    reason: Optional[str] = None
+    message: Optional[str] = None
+    created_at: Optional[datetime] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass(repr=False)
+class AutoRecharge(Model):
+    """Below ``threshold_usd`` the balance is topped up to ``target_usd``."""
+
+    enabled: bool
+    threshold_usd: Optional[float] = None
+    target_usd: Optional[float] = None
+    last_failure_reason: Optional[str] = None
+    last_failure_at: Optional[datetime] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass(repr=False)
+class PaymentMethod(Model):
+    """A saved payment method (a card: ``brand``, ``last4``, expiry)."""
+
+    type: str
+    brand: Optional[str] = None
+    last4: Optional[str] = None
+    exp_month: Optional[int] = None
+    exp_year: Optional[int] = None
+    default: bool = False
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass(repr=False)
 class Template(Model):
     """A launch template."""
 
@@ -2225,6 +2270,12 @@ class Call(Generic[T]):
             else:
                 raise TypeError(f"extra_body cannot be merged into the body of {self.method} {self.path}")
 
+    def marked(self, error: RuncrateError) -> RuncrateError:
+        """``error``, with this call's Idempotency-Key when it carries one (``error.idempotency_key``)."""
+        if self.keyed:
+            error.idempotency_key = self.headers.get("Idempotency-Key")
+        return error
+
     def request_headers(self) -> Dict[str, str]:
         """Headers of this call beyond the session's own."""
         if self.body is None and self.inference:
@@ -2309,7 +2360,7 @@ class RawResponse(Generic[T]):
             try:
                 return call.finish(status, headers, body)
             except RuncrateError as error:
-                raise session.redact(error) from None
+                raise call.marked(session.redact(error)) from None
 
         raw = cls(status, headers, body, parse)
         if status >= 300:
@@ -3170,6 +3221,52 @@ def _day(value: Union[str, date, None]) -> Optional[str]:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+@operation
+def top_up(*, amount_usd: float, idempotency_key: Optional[str] = None, **options: Unpack[CallOptions]) -> Call[TopUp]:
+    """Charge the saved card ``amount_usd`` (20-10000) into the balance (POST /billing/topups).
+
+    The key (``idempotency_key``, or a fresh one) goes in the body and the
+    header, the same on every attempt: the server never charges twice for a
+    key, so the call is retried like a GET, and every error raised carries
+    the key in ``error.idempotency_key`` for a safe resend. ``processing``,
+    ``requires_action`` (see ``confirm_url``) and ``declined`` are answers,
+    not errors; posting the key again tells the current status.
+    """
+    _check_number("amount_usd", amount_usd, 20, 10000)
+    _check_str("idempotency_key", idempotency_key)
+    key = idempotency_key or _uuid4()
+    body = {"amount_usd": amount_usd, "idempotency_key": key}
+    return Call(
+        "POST", "/billing/topups", decode_one(TopUp), body=body, keyed=True, idempotency_key=key, repeatable=True,
+        **options,
+    )  # fmt: skip
+
+
+@operation
+def get_auto_recharge(**options: Unpack[CallOptions]) -> Call[AutoRecharge]:
+    """The auto-recharge setting (GET /billing/auto-recharge)."""
+    return Call("GET", "/billing/auto-recharge", decode_one(AutoRecharge), **options)
+
+
+@operation
+def set_auto_recharge(
+    *, enabled: bool, threshold_usd: float, target_usd: float, **options: Unpack[CallOptions]
+) -> Call[AutoRecharge]:
+    """Turn auto-recharge on or off: below ``threshold_usd``, top up to ``target_usd`` (PUT /billing/auto-recharge)."""
+    if not isinstance(enabled, bool):
+        raise TypeError("enabled must be a bool")
+    _check_number("threshold_usd", threshold_usd, 0, math.inf)
+    _check_number("target_usd", target_usd, 0, math.inf)
+    body = {"enabled": enabled, "threshold_usd": threshold_usd, "target_usd": target_usd}
+    return Call("PUT", "/billing/auto-recharge", decode_one(AutoRecharge), body=body, **options)
+
+
+@operation
+def list_payment_methods(**options: Unpack[CallOptions]) -> Call[ListPage[PaymentMethod]]:
+    """The workspace's saved payment methods (GET /billing/payment-methods)."""
+    return Call("GET", "/billing/payment-methods", decode_page(PaymentMethod), **options)
 
 
 @operation
@@ -4092,6 +4189,10 @@ class Billing(Namespace[S]):
     get_balance = bound(get_balance)
     list_transactions = bound(list_transactions)
     usage = bound(get_usage)
+    top_up = bound(top_up)
+    get_auto_recharge = bound(get_auto_recharge)
+    set_auto_recharge = bound(set_auto_recharge)
+    list_payment_methods = bound(list_payment_methods)
 
 
 class Environments(Namespace[S]):
@@ -4404,7 +4505,7 @@ __all__ = [
     "SSHKey", "StorageVolume",
     "StorageRegion", "StorageDeleteResult", "Balance", "Transaction", "UsageSummary", "Template", "ChatMessage",
     "ChatChoice", "ChatUsage", "ChatCompletion", "ImageData", "ImageGeneration", "VideoJob", "Transcription",
-    "InferenceModel", "Environment", "Secret",
+    "InferenceModel", "Environment", "Secret", "TopUp", "AutoRecharge", "PaymentMethod",
     # wire helpers
     "parse_json", "error_from_response", "mask_key", "encode_image", "MultipartBody", "SSEDecoder", "ServerSentEvent",
     "ChatStreamParser", "fetch_public_url",

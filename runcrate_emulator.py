@@ -288,6 +288,15 @@ class EmulatorState:
             self.scopes: Dict[str, Scope] = defaultdict(Scope)
             self.environments: Dict[str, Dict[str, Any]] = {}
             self.add_environment("main", is_default=True)
+            self.topups: Dict[str, Dict[str, Any]] = {}  # by idempotency key
+            self.topup_outcome = "succeeded"  # what the next new top-up answers (requires_action, declined ...)
+            self.auto_recharge: Dict[str, Any] = {
+                "enabled": False,
+                "threshold_usd": None,
+                "target_usd": None,
+                "last_failure_reason": None,
+                "last_failure_at": None,
+            }
             self.ssh_keys: Dict[str, Dict[str, Any]] = {}
             self.transactions: List[Dict[str, Any]] = []
             self.faults: List[Fault] = []
@@ -502,6 +511,15 @@ def opt_int(body: Dict[str, Any], name: str, low: int, high: Optional[int] = Non
         limit = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ApiFailureError(422, "validation_error", f"{name} must be {limit}, got {number}")
     return number
+
+
+def opt_number(body: Dict[str, Any], name: str, low: float, high: float) -> Optional[float]:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ApiFailureError(422, "invalid_parameter", f"{name} must be a number between {low} and {high}")
+    return float(value)
 
 
 def scope_of(request: web.Request) -> Scope:
@@ -943,6 +961,75 @@ async def get_usage(request: web.Request) -> web.Response:
     return envelope(dict(USAGE))
 
 
+def _new_topup(state: EmulatorState, key: str, amount: float) -> Dict[str, Any]:
+    topup: Dict[str, Any] = {
+        "id": _new_id("topup"),
+        "status": state.topup_outcome,
+        "amount_usd": amount,
+        "idempotency_key": key,
+        "invoice_number": None,
+        "created_at": _iso(_now()),
+    }
+    if state.topup_outcome == "succeeded":
+        state._record_transaction("credit", amount, "Top-up")
+        topup.update(invoice_number=f"INV-{len(state.topups) + 1:04d}", balance_usd=round(state.credits(), 6))
+    elif state.topup_outcome == "requires_action":
+        topup.update(confirm_url="https://runcrate.ai/billing/confirm", expires_at=_iso(_now() + timedelta(hours=1)))
+    elif state.topup_outcome == "declined":
+        topup.update(reason="card_declined", message="The card was declined")
+    return topup
+
+
+@routes.post(f"{API}/billing/topups")
+async def create_topup(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    key = need_str(body, "idempotency_key")
+    if request.headers.get("Idempotency-Key") != key:
+        raise ApiFailureError(400, "bad_request", "The Idempotency-Key header and idempotency_key differ")
+    amount = opt_number(body, "amount_usd", 20, 10000)
+    if amount is None:
+        raise ApiFailureError(400, "bad_request", "amount_usd is required")
+    state = state_of(request)
+    with state.lock:
+        known = state.topups.get(key)
+        if known is not None:  # the same key answers the same top-up: nothing is charged twice
+            return envelope(public(known))
+        topup = state.topups[key] = _new_topup(state, key, amount)
+        return envelope(public(topup), status=201)
+
+
+@routes.get(f"{API}/billing/auto-recharge")
+async def get_auto_recharge(request: web.Request) -> web.Response:
+    state = state_of(request)
+    with state.lock:
+        return envelope(dict(state.auto_recharge))
+
+
+@routes.put(f"{API}/billing/auto-recharge")
+async def set_auto_recharge(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    enabled = body.get("enabled")
+    if not isinstance(enabled, bool):
+        raise ApiFailureError(422, "invalid_parameter", "enabled must be a boolean")
+    numbers = {name: opt_number(body, name, 0, 1_000_000) for name in ("threshold_usd", "target_usd")}
+    if None in numbers.values():
+        raise ApiFailureError(400, "bad_request", "threshold_usd and target_usd are required")
+    state = state_of(request)
+    with state.lock:
+        state.auto_recharge.update(enabled=enabled, **numbers)
+        return envelope(dict(state.auto_recharge))
+
+
+PAYMENT_METHODS = [
+    {"type": "card", "brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2030, "default": True}
+]
+
+
+@routes.get(f"{API}/billing/payment-methods")
+async def list_payment_methods(request: web.Request) -> web.Response:
+    return listing(list(PAYMENT_METHODS))
+
+
 # --- Templates ---------------------------------------------------------
 
 
@@ -1072,15 +1159,6 @@ def need_model(body: Dict[str, Any], kind: str) -> str:
     if model not in MODELS[kind]:
         raise ApiFailureError(404, "model_not_found", f"The model {model!r} does not exist or is not a {kind} model")
     return str(model)
-
-
-def opt_number(body: Dict[str, Any], name: str, low: float, high: float) -> Optional[float]:
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise ApiFailureError(422, "invalid_parameter", f"{name} must be a number between {low} and {high}")
-    return float(value)
 
 
 # --- Chat --------------------------------------------------------------

@@ -29,6 +29,14 @@ WORKSPACE: Dict[str, Tuple[str, Tuple[Any, ...], Dict[str, Any]]] = {
     "update_environment": ("PATCH /api/v1/environments/*", ("env_1",), {"name": "prod"}),
     "delete_environment": ("DELETE /api/v1/environments/*", ("env_1",), {}),
     "list_secrets": ("GET /api/v1/secrets", (), {}),
+    "top_up": ("POST /api/v1/billing/topups", (), {"amount_usd": 20}),
+    "get_auto_recharge": ("GET /api/v1/billing/auto-recharge", (), {}),
+    "set_auto_recharge": (
+        "PUT /api/v1/billing/auto-recharge",
+        (),
+        {"enabled": True, "threshold_usd": 1, "target_usd": 2},
+    ),
+    "list_payment_methods": ("GET /api/v1/billing/payment-methods", (), {}),
 }
 ROWS = {**INFRASTRUCTURE, **INFERENCE, **WORKSPACE}
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
