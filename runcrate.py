@@ -49,6 +49,7 @@ from datetime import date, datetime, timezone
 from typing import (
     TYPE_CHECKING,
     Any,
+    AsyncIterator,
     BinaryIO,
     Callable,
     Coroutine,
@@ -1026,6 +1027,7 @@ def check_connection_limit(limit: int) -> int:
 
 
 T = TypeVar("T")
+E = TypeVar("E")  # the elements of a listing
 
 
 @overload
@@ -3587,7 +3589,13 @@ class Progress(NamedTuple):
     value: Any
 
 
-FlowStep = Union["Call[Any]", Sleep, Progress]
+class Item(NamedTuple):
+    """A flow step: one item of a listing, for the caller's iteration."""
+
+    value: Any
+
+
+FlowStep = Union["Call[Any]", Sleep, Progress, Item]
 Flow = Generator[FlowStep, Any, T]
 
 
@@ -3637,20 +3645,85 @@ class FlowRun(Generic[T]):
             error.job = self.last
 
 
+def follow_flow(session: Session, run: FlowRun[Any]) -> Iterator[Union[Progress, Item]]:
+    """Drive a flow: send its calls, sleep its sleeps, and yield its progress and items as they come."""
+    step = run.next()
+    while step is not None:
+        answer = None
+        if isinstance(step, Call):
+            answer = send(session, step)
+        elif isinstance(step, Sleep):
+            time.sleep(step.seconds)
+        else:
+            yield step
+        step = run.next(answer)
+
+
 def run_flow(session: Session, flow: Flow[T], on_progress: Optional[Callable[[Any], Any]] = None) -> T:
-    """Drive a flow: send its calls, sleep its sleeps, hand its progress to ``on_progress``."""
+    """Drive a flow to its result, handing each progress value to ``on_progress``."""
     with FlowRun(flow) as run:
-        step = run.next()
-        while step is not None:
-            answer = None
-            if isinstance(step, Call):
-                answer = send(session, step)
-            elif isinstance(step, Sleep):
-                time.sleep(step.seconds)
-            elif on_progress is not None:
+        for step in follow_flow(session, run):
+            if on_progress is not None:
                 on_progress(step.value)
-            step = run.next(answer)
     return run.result  # type: ignore[return-value]
+
+
+def template_pages(page_size: int, filters: Mapping[str, Any]) -> Flow[None]:
+    """Every template, one page (``page=1, 2, ...``) at a time, each an Item; no page past the last."""
+    page = 1
+    while True:
+        found: ListPage[Template] = yield list_templates.call(page=page, page_size=page_size, **filters)
+        for template in found:
+            yield Item(template)
+        seen = (page - 1) * page_size + len(found)
+        if not found.has_more or len(found) < page_size or (found.total is not None and seen >= found.total):
+            return
+        page += 1
+
+
+def transaction_pages(limit: int, kind: Optional[str]) -> Flow[None]:
+    """Every transaction, ``limit`` at a time by offset, each an Item; no page past the last."""
+    offset = 0
+    while True:
+        found: ListPage[Transaction] = yield list_transactions.call(limit=limit, offset=offset, type=kind)
+        for transaction in found:
+            yield Item(transaction)
+        offset += len(found)
+        if not found.has_more or len(found) < limit or (found.total is not None and offset >= found.total):
+            return
+
+
+def iterate_flow(session: Session, flow: Flow[None]) -> Iterator[Any]:
+    """The items of a flow as an iterator; leaving it early closes the flow."""
+    with FlowRun(flow) as run:
+        for step in follow_flow(session, run):
+            yield step.value
+
+
+def list_all_templates(
+    session: Session,
+    /,
+    *,
+    page_size: int = 25,
+    search: Optional[str] = None,
+    category: Optional[str] = None,
+    sort_by: Optional[str] = None,
+    sort_dir: Optional[str] = None,
+) -> Iterator[Template]:
+    """Every template, fetched a page at a time as the iteration reaches it (GET /templates)."""
+    filters = {"search": search, "category": category, "sort_by": sort_by, "sort_dir": sort_dir}
+    return iterate_flow(session, template_pages(page_size, filters))
+
+
+def list_all_transactions(
+    session: Session,
+    /,
+    *,
+    limit: int = 100,
+    type: Optional[str] = None,
+) -> Iterator[Transaction]:
+    """Every billing transaction, newest first, ``limit`` a request (GET /billing/transactions)."""
+    return iterate_flow(session, transaction_pages(limit, type))
 
 
 # --- waiting for a video -------------------------------------------------------------
@@ -4032,6 +4105,30 @@ if TYPE_CHECKING:
 
         def __get__(self, namespace: Any, owner: Any) -> Any: ...
 
+    class bound_pages(Generic[P, E]):  # noqa: N801 - reads as a decorator
+        """A function of the session that iterates over every item: an async iterator on the async client."""
+
+        def __init__(self, fn: Callable[Concatenate[Session, P], Iterator[E]]) -> None: ...
+
+        @overload
+        def __get__(self, namespace: None, owner: Any) -> bound_pages[P, E]: ...
+
+        @overload
+        def __get__(self, namespace: Namespace[Session], owner: Any) -> Callable[P, Iterator[E]]: ...
+
+        @overload
+        def __get__(self, namespace: Namespace[RawSession], owner: Any) -> Callable[P, Iterator[E]]: ...
+
+        @overload
+        def __get__(self, namespace: Namespace[AsyncSession], owner: Any) -> Callable[P, AsyncIterator[E]]: ...
+
+        @overload
+        def __get__(  # type: ignore[overload-cannot-match,unused-ignore]
+            self, namespace: Namespace[AsyncRawSession], owner: Any
+        ) -> Callable[P, AsyncIterator[E]]: ...
+
+        def __get__(self, namespace: Any, owner: Any) -> Any: ...
+
     class chat_method:  # noqa: N801 - reads as a decorator
         """``chat_completion`` as a method, typed after the namespace's kind of session."""
 
@@ -4079,7 +4176,7 @@ else:
             namespace.__dict__[self.name] = method  # later reads skip this descriptor
             return method
 
-    bound_flow = chat_method = bound
+    bound_flow = bound_pages = chat_method = bound
 
 
 def method_of_operation(op: Any, send_call: Callable[[Call[Any]], R], path: str) -> Callable[..., R]:
@@ -4189,6 +4286,7 @@ class Billing(Namespace[S]):
     get_balance = bound(get_balance)
     list_transactions = bound(list_transactions)
     usage = bound(get_usage)
+    list_all_transactions = bound_pages(list_all_transactions)
     top_up = bound(top_up)
     get_auto_recharge = bound(get_auto_recharge)
     set_auto_recharge = bound(set_auto_recharge)
@@ -4221,6 +4319,7 @@ class Templates(Namespace[S]):
     path = "templates"
 
     list = bound(list_templates)
+    list_all = bound_pages(list_all_templates)
 
 
 class Models(Namespace[S]):
@@ -4511,7 +4610,9 @@ __all__ = [
     "ChatStreamParser", "fetch_public_url",
     # what is more than one call
     "chat_completion", "chat_completion_call", "ChatStream", "download_video_to_file", "generate_video_and_save",
-    "Sleep", "Progress", "FlowRun", "run_flow", "video_flow", "FileDownload", "save_atomically",
+    "list_all_templates", "list_all_transactions",
+    "Sleep", "Progress", "Item", "FlowRun", "run_flow", "follow_flow", "iterate_flow", "video_flow", "template_pages",
+    "transaction_pages", "FileDownload", "save_atomically",
     # the client
     "Runcrate", "Client", "Namespace", "Instances", "SSHKeys", "Storage", "Billing", "Templates", "Environments",
     "Secrets", "Models", "Chat",

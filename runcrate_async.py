@@ -29,6 +29,7 @@ from typing import (
     TYPE_CHECKING,
     Any,
     AsyncGenerator,
+    AsyncIterator,
     Callable,
     Deque,
     Dict,
@@ -765,20 +766,56 @@ async def _download_into(
         response.release()
 
 
+async def follow_flow(session: AsyncSession, run: rc.FlowRun[Any]) -> AsyncIterator[Union[rc.Progress, rc.Item]]:
+    """Drive a flow as ``runcrate.follow_flow`` does, yielding its progress and items."""
+    step = run.next()
+    while step is not None:
+        answer = None
+        if isinstance(step, Call):
+            answer = await send(session, step)
+        elif isinstance(step, rc.Sleep):
+            await asyncio.sleep(step.seconds)
+        else:
+            yield step
+        step = run.next(answer)
+
+
 async def run_flow(session: AsyncSession, flow: rc.Flow[T], on_progress: Optional[Callable[[Any], Any]] = None) -> T:
-    """Drive a flow as ``runcrate.run_flow`` does; ``on_progress`` may be a coroutine function."""
+    """Drive a flow to its result as ``runcrate.run_flow`` does; ``on_progress`` may be a coroutine function."""
     with rc.FlowRun(flow) as run:
-        step = run.next()
-        while step is not None:
-            answer = None
-            if isinstance(step, Call):
-                answer = await send(session, step)
-            elif isinstance(step, rc.Sleep):
-                await asyncio.sleep(step.seconds)
-            elif on_progress is not None:
+        async for step in follow_flow(session, run):
+            if on_progress is not None:
                 await _maybe_await(on_progress(step.value))
-            step = run.next(answer)
     return run.result  # type: ignore[return-value]
+
+
+async def iterate_flow(session: AsyncSession, flow: rc.Flow[None]) -> AsyncIterator[Any]:
+    """The items of a flow as an async iterator; leaving it early (``aclose``) closes the flow."""
+    with rc.FlowRun(flow) as run:
+        async for step in follow_flow(session, run):
+            yield step.value
+
+
+def list_all_templates(
+    session: AsyncSession,
+    /,
+    *,
+    page_size: int = 25,
+    search: Optional[str] = None,
+    category: Optional[str] = None,
+    sort_by: Optional[str] = None,
+    sort_dir: Optional[str] = None,
+) -> AsyncIterator[rc.Template]:
+    """Every template, as ``runcrate.list_all_templates``: ``async for template in ...``."""
+    filters = {"search": search, "category": category, "sort_by": sort_by, "sort_dir": sort_dir}
+    return iterate_flow(session, rc.template_pages(page_size, filters))
+
+
+def list_all_transactions(
+    session: AsyncSession, /, *, limit: int = 100, type: Optional[str] = None
+) -> AsyncIterator[rc.Transaction]:
+    """Every billing transaction, as ``runcrate.list_all_transactions``: ``async for transaction in ...``."""
+    return iterate_flow(session, rc.transaction_pages(limit, type))
 
 
 async def generate_video_and_save(
@@ -837,7 +874,7 @@ class AsyncRuncrate(rc.Client[AsyncSession]):
 
 __all__ = [
     "AsyncSession", "AsyncRawSession", "AsyncRuncrate", "AsyncChatStream", "AsyncOperation", "asynchronous", "send",
-    "send_raw", "open_stream", "run_flow", "image_bytes", "chat_completion", "download_video_to_file",
-    "generate_video_and_save",
+    "send_raw", "open_stream", "run_flow", "follow_flow", "iterate_flow", "image_bytes", "chat_completion",
+    "download_video_to_file", "generate_video_and_save", "list_all_templates", "list_all_transactions",
     *(name for name, value in list(globals().items()) if isinstance(value, AsyncOperation)),
 ]  # fmt: skip
