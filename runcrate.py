@@ -1995,6 +1995,17 @@ class Secret(Model):
 
 
 @dataclass(repr=False)
+class Crate(Model):
+    """A crate: its fields are not documented, so every one is kept (``crate.extra``, or as attributes)."""
+
+    id: str
+    name: Optional[str] = None
+    status: Optional[str] = None
+    created_at: Optional[datetime] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass(repr=False)
 class InferenceModel(Model):
     """A model the inference API serves: ``id`` is what ``model=`` takes, ``type`` its kind (``chat``, ``image``)."""
 
@@ -3338,6 +3349,35 @@ def list_secrets(**options: Unpack[CallOptions]) -> Call[ListPage[Secret]]:
     return Call("GET", "/secrets", decode_page(Secret), **options)
 
 
+@operation
+def list_crates(**filters: Any) -> Call[ListPage[Crate]]:
+    """The environment's crates (GET /crates); keyword arguments are sent as query filters."""
+    options = take_options(filters)
+    return Call("GET", "/crates", decode_page(Crate), params=_query(**filters), **options)
+
+
+@operation
+def create_crate(**fields: Any) -> Call[Crate]:
+    """Create a crate (POST /crates) from the keyword arguments, sent as the snake_case body.
+
+    Never resent once it may have arrived.
+    """
+    options = take_options(fields)
+    return Call("POST", "/crates", decode_one(Crate), body=_body(**fields), **options)
+
+
+@operation
+def get_crate(id: str, **options: Unpack[CallOptions]) -> Call[Crate]:
+    """Fetch one crate by id (GET /crates/{id})."""
+    return Call("GET", f"/crates/{segment(id)}", decode_one(Crate), **options)
+
+
+@operation
+def delete_crate(id: str, **options: Unpack[CallOptions]) -> Call[None]:
+    """Delete a crate (DELETE /crates/{id})."""
+    return Call("DELETE", f"/crates/{segment(id)}", _nothing, **options)
+
+
 SLOW_MEDIA = 120.0  # image, video, speech and transcription routes may take this long
 SLOW_CHAT = 600.0  # a completion without streaming answers only at its end (openai-python's default)
 
@@ -4297,6 +4337,17 @@ class Environments(Namespace[S]):
     delete = bound(delete_environment)
 
 
+class Crates(Namespace[S]):
+    """``client.crates``."""
+
+    path = "crates"
+
+    list = bound(list_crates)
+    create = bound(create_crate)
+    get = bound(get_crate)
+    delete = bound(delete_crate)
+
+
 class Secrets(Namespace[S]):
     """``client.secrets``: names only."""
 
@@ -4484,6 +4535,7 @@ class Client(Generic[S]):
     templates: Templates[S]
     environments: Environments[S]
     secrets: Secrets[S]
+    crates: Crates[S]
     models: Models[S]
     chat: Chat[S]
     images: Images[S]
@@ -4498,6 +4550,7 @@ class Client(Generic[S]):
         ("templates", Templates),
         ("environments", Environments),
         ("secrets", Secrets),
+        ("crates", Crates),
         ("models", Models),
         ("chat", Chat),
         ("images", Images),
@@ -4559,7 +4612,7 @@ class Runcrate(Client[Session]):
     """The Runcrate client.
 
     Infrastructure: ``instances``, ``ssh_keys``, ``storage``, ``billing``,
-    ``templates``, ``environments``, ``secrets``. Inference: ``models`` (the public page's names) and the
+    ``templates``, ``environments``, ``secrets``, ``crates``. Inference: ``models`` (the public page's names) and the
     OpenAI-style ``chat.completions``, ``images``, ``audio``, ``videos``.
 
     Arguments are those of ``Session``; or pass ``session=`` to share one.
@@ -4596,7 +4649,7 @@ __all__ = [
     "SSHKey", "StorageVolume",
     "StorageRegion", "StorageDeleteResult", "Balance", "Transaction", "UsageSummary", "Template", "ChatMessage",
     "ChatChoice", "ChatUsage", "ChatCompletion", "ImageData", "ImageGeneration", "VideoJob", "Transcription",
-    "InferenceModel", "Environment", "Secret", "TopUp", "AutoRecharge", "PaymentMethod",
+    "InferenceModel", "Environment", "Secret", "Crate", "TopUp", "AutoRecharge", "PaymentMethod",
     # wire helpers
     "parse_json", "error_from_response", "mask_key", "encode_image", "MultipartBody", "SSEDecoder", "ServerSentEvent",
     "ChatStreamParser", "fetch_public_url",
@@ -4607,7 +4660,7 @@ __all__ = [
     "transaction_pages", "FileDownload", "save_atomically",
     # the client
     "Runcrate", "Client", "Namespace", "Instances", "SSHKeys", "Storage", "Billing", "Templates", "Environments",
-    "Secrets", "Models", "Chat",
+    "Secrets", "Crates", "Models", "Chat",
     "ChatCompletions", "Images", "Audio", "Speech", "Transcriptions", "Videos", "ChatCompletionFunction",
     # every endpoint
     *OPERATIONS,

@@ -215,6 +215,7 @@ class Scope:
     instances: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     volumes: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     secrets: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # by key; the value stays private
+    crates: Dict[str, Dict[str, Any]] = field(default_factory=dict)
 
 
 class Lifecycle:
@@ -1126,6 +1127,44 @@ async def list_secrets(request: web.Request) -> web.Response:
     with state.lock:
         secrets = sorted(scope_of(request).secrets.values(), key=lambda secret: str(secret["key"]))
         return listing([public(secret) for secret in secrets])
+
+
+# --- Crates ------------------------------------------------------------
+
+
+@routes.get(f"{API}/crates")
+async def list_crates(request: web.Request) -> web.Response:
+    state = state_of(request)
+    filters = {k: v for k, v in request.query.items() if k != "environment"}
+    with state.lock:
+        crates = [c for c in scope_of(request).crates.values() if all(str(c.get(k)) == v for k, v in filters.items())]
+        return listing([public(c) for c in crates])
+
+
+@routes.post(f"{API}/crates")
+async def create_crate(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    crate = {**body, "id": _new_id("crate"), "status": "created", "created_at": _iso(_now())}
+    state = state_of(request)
+    with state.lock:
+        scope_of(request).crates[crate["id"]] = crate
+        return envelope(public(crate), status=201)
+
+
+@routes.get(f"{API}/crates/{{id}}")
+async def get_crate(request: web.Request) -> web.Response:
+    state = state_of(request)
+    with state.lock:
+        return envelope(public(find(scope_of(request).crates, request.match_info["id"], "Crate")))
+
+
+@routes.delete(f"{API}/crates/{{id}}")
+async def delete_crate(request: web.Request) -> web.Response:
+    state = state_of(request)
+    with state.lock:
+        crates = scope_of(request).crates
+        del crates[find(crates, request.match_info["id"], "Crate")["id"]]
+        return web.Response(status=204)
 
 
 # ----------------------------------------------------------------------

@@ -68,3 +68,18 @@ def test_the_client_namespaces(emu: Any) -> None:
         assert client.environments.get(made.id).name == "ci"
         assert [s.key for s in client.secrets.list()] == ["A"]
         client.environments.delete(made.id)
+
+
+def test_crates_keep_every_field_and_live_in_their_environment(connect: Any, emu: Any) -> None:
+    main, staging = connect(emu.url), connect(emu.url, environment="staging")
+    crate = main("create_crate", name="nightly", image="pytorch:2.4", gpu_type="A100", timeout=5)
+    assert isinstance(crate, runcrate.Crate) and crate.name == "nightly" and crate.image == "pytorch:2.4"
+    assert crate.to_dict()["gpu_type"] == "A100" and "timeout" not in crate.to_dict()
+    assert [c.id for c in main("list_crates", gpu_type="A100")] == [crate.id] and main(
+        "list_crates", gpu_type="H100"
+    ) == []
+    assert staging("list_crates") == []
+    assert main("get_crate", crate.id).extra["image"] == "pytorch:2.4"
+    main("delete_crate", crate.id)
+    with pytest.raises(runcrate.NotFoundError):
+        main("get_crate", crate.id)

@@ -29,6 +29,10 @@ WORKSPACE: Dict[str, Tuple[str, Tuple[Any, ...], Dict[str, Any]]] = {
     "update_environment": ("PATCH /api/v1/environments/*", ("env_1",), {"name": "prod"}),
     "delete_environment": ("DELETE /api/v1/environments/*", ("env_1",), {}),
     "list_secrets": ("GET /api/v1/secrets", (), {}),
+    "list_crates": ("GET /api/v1/crates", (), {}),
+    "create_crate": ("POST /api/v1/crates", (), {"name": "c"}),
+    "get_crate": ("GET /api/v1/crates/*", ("crate_1",), {}),
+    "delete_crate": ("DELETE /api/v1/crates/*", ("crate_1",), {}),
     "top_up": ("POST /api/v1/billing/topups", (), {"amount_usd": 20}),
     "get_auto_recharge": ("GET /api/v1/billing/auto-recharge", (), {}),
     "set_auto_recharge": (
