@@ -530,7 +530,7 @@ class Attempts:
         self.call = call
         self.budget = session.retries_for(call)
         self.retries = 0
-        self.url = session.url_for(call)
+        self._session = session
         self._reconnects = reconnects
 
     @property
@@ -561,12 +561,12 @@ class Attempts:
         if self.retries < self.budget and (connected or not self._reconnects):
             delay = retry_after_failure(self.call, self.retries, connected)
         if delay is None:
-            log_failure(self.call.method, self.url, error, started)
+            log_failure(self.call.method, self._session.url_for(self.call), error, started)
             raise self.call.marked(error)
         return self._next(error.code or "error", delay)
 
     def _next(self, outcome: str, delay: float) -> float:
-        log_retry(self.call.method, self.url, outcome, self.retries, delay)
+        log_retry(self.call.method, self._session.url_for(self.call), outcome, self.retries, delay)
         self.retries += 1
         return delay
 
@@ -2188,7 +2188,7 @@ class CallOptions(TypedDict, total=False):
     extra_body: Optional[Mapping[str, Any]]
 
 
-OPTION_NAMES = ("timeout", "max_retries", "extra_headers", "extra_query", "extra_body")
+OPTION_NAMES = tuple(CallOptions.__annotations__)
 
 
 def take_options(params: Dict[str, Any]) -> Dict[str, Any]:
