@@ -2118,10 +2118,6 @@ def _body(**fields: Any) -> Dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
-def _idempotency_key() -> Dict[str, str]:
-    return {"Idempotency-Key": _uuid4()}
-
-
 def _uuid4() -> str:
     import uuid  # it imports platform: a cold-start cost only the calls that need one pay
 
