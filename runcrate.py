@@ -1473,7 +1473,10 @@ def _to_datetime(v: Any) -> datetime:
             parsed = datetime.fromisoformat(_normalise_iso(v))
         return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
     if type(v) in (int, float):
-        return datetime.fromtimestamp(v, tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(v, tz=timezone.utc)
+        except (OverflowError, OSError):  # past the platform's range: an OSError on some, never the SDK's
+            raise ValueError(f"timestamp {v} is out of range") from None
     raise TypeError(f"expected a timestamp, got {type(v).__name__}")
 
 
