@@ -73,14 +73,16 @@ from typing import (
     Union,
     overload,
 )
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 import requests
 import urllib3.exceptions as u3
 from urllib3.util.retry import Retry
 
 if TYPE_CHECKING:
-    from typing_extensions import Concatenate, ParamSpec, Unpack
+    from pathlib import Path
+
+    from typing_extensions import Concatenate, ParamSpec, Required, Unpack
 
     # A vendored runcrate.py may have no runcrate_async beside it: the names are then Any.
     from runcrate_async import AsyncRuncrate as AsyncRuncrate  # type: ignore[import,unused-ignore]
@@ -299,6 +301,10 @@ class ConnectionError(RuncrateError, builtins.ConnectionError):  # noqa: A001
 
 class TimeoutError(RuncrateError, builtins.TimeoutError):  # noqa: A001
     """The connect or read timeout passed (``code`` says which)."""
+
+
+class JobWaitTimeoutError(TimeoutError):
+    """A job was still live when waiting for it timed out; ``job`` is its last state, and it keeps running."""
 
 
 _STATUS_ERRORS: Dict[int, Type[ApiError]] = {
@@ -703,14 +709,16 @@ class SessionConfig(Generic[H]):
         return self.max_retries if call.max_retries is None else call.max_retries
 
     def url_for(self, call: Call[Any]) -> str:
-        """The absolute URL of a call on this session's surfaces."""
+        """The absolute URL of a call on this session's surfaces (or the URL outside the API it goes to)."""
+        if call.url is not None:
+            return call.url
         if call.inference:
             return self.inference_url + INFERENCE_PREFIX + call.path
         return self.base_url + INFRA_PREFIX + call.path
 
     def params_for(self, call: Call[Any]) -> List[Tuple[str, str]]:
         """Query parameters: ``environment`` first on infrastructure calls, then the call's own."""
-        if self.environment and not call.inference:
+        if self.environment and not call.inference and call.url is None:
             return [("environment", self.environment), *call.params]
         return call.params
 
@@ -873,7 +881,7 @@ class Session(SessionConfig[requests.Session]):
 
     def _start_transport(self) -> None:
         self._lock = threading.Lock()
-        self._send_options: Dict[bool, Dict[str, Any]] = {}
+        self._send_options: Dict[Union[bool, str], Dict[str, Any]] = {}
         self._headers: Optional[Dict[str, Any]] = None
 
     def send(self, call: Call[T]) -> T:
@@ -949,7 +957,10 @@ class Session(SessionConfig[requests.Session]):
         prepared = requests.PreparedRequest()
         if self._headers is None:  # once per pool, not once per request
             self._headers = self.session_headers(self.http.headers)
-        headers = {**self._headers, **call.request_headers()}
+        if call.url is None:
+            headers = {**self._headers, **call.request_headers()}
+        else:  # a URL outside the API gets no key, nor the caller's headers meant for the API
+            headers = {"User-Agent": self._headers.get("User-Agent", ""), **call.request_headers()}
         prepared.prepare(
             method=call.method,
             url=self.url_for(call),
@@ -967,11 +978,12 @@ class Session(SessionConfig[requests.Session]):
         requests session and the environment, read once per API surface
         rather than on every request as ``requests.Session.request`` does.
         """
-        options = self._send_options.get(call.inference)
+        surface = call.inference if call.url is None else "/".join(call.url.split("/", 3)[:3])
+        options = self._send_options.get(surface)
         if options is None:
-            url = self.inference_url if call.inference else self.base_url
+            url = call.url or (self.inference_url if call.inference else self.base_url)
             options = dict(self.http.merge_environment_settings(url, {}, None, None, None))
-            self._send_options[call.inference] = options
+            self._send_options[surface] = options
         return {**options, "stream": stream, "timeout": self.timeouts_for(call), "allow_redirects": False}
 
     def track(self, stream: ChatStream) -> None:
@@ -1188,7 +1200,7 @@ def _open(session: Session, call: Call[Any], connection_retries: int) -> request
         raise _transport_error(exc) from None
     finally:
         _ATTEMPT_RETRY.reset(token)
-        if isinstance(call.body, MultipartBody):  # close the file the SDK opened, even if the error is kept
+        if isinstance(call.body, StreamedBody):  # close the file the SDK opened, even if the error is kept
             call.body.close()
 
 
@@ -1327,6 +1339,17 @@ class Model:
             if extra and name in extra:
                 return extra[name]
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __getitem__(self, name: str) -> Any:
+        """``model["id"]``, as ``model.id``: code written for the plain dicts some answers were keeps working."""
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """``model.get("id")``, as a dict's."""
+        return getattr(self, name, default)
 
     def __repr__(self) -> str:
         # As the dataclass repr, but a long string (an image's base64) shows as its start and length.
@@ -2020,6 +2043,237 @@ class InferenceModel(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
+@dataclass(repr=False)
+class GpuCandidate(Model):
+    """One GPU choice of a job, tried in order: ``gpu_count`` GPUs of ``gpu_type``."""
+
+    gpu_type: str
+    gpu_count: int = 1
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass(repr=False)
+class JobAttempt(Model):
+    """One run of a job on one machine; a retry is a new attempt on a new machine."""
+
+    attempt: int
+    status: str
+    gpu_type: str
+    gpu_count: int
+    deployment_id: Optional[str] = None
+    exit_code: Optional[int] = None
+    error: Optional[str] = None
+    started_at: Optional[datetime] = None
+    ended_at: Optional[datetime] = None
+    cost_usd: Optional[float] = None
+    region: Optional[str] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+JOB_FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
+
+
+@dataclass(repr=False)
+class Job(Model):
+    """A shell command run on a fresh GPU machine of its own, which stops when the command ends.
+
+    ``status`` is ``queued``, ``starting`` or ``running`` while live, then
+    ``succeeded``, ``failed``, ``cancelled`` or ``timed_out``; ``env_keys``
+    names its environment variables, whose values are never shown.
+    """
+
+    id: str
+    name: str
+    status: str
+    command: str
+    gpu_type: str
+    gpu_count: int
+    max_runtime_minutes: int
+    created_at: datetime
+    gpu_candidates: Optional[List[GpuCandidate]] = None
+    template: Optional[str] = None
+    image: Optional[str] = None
+    env_keys: Optional[List[str]] = None
+    storage_id: Optional[str] = None
+    capacity_wait_minutes: Optional[int] = None
+    queue_reason: Optional[str] = None
+    next_attempt_at: Optional[datetime] = None
+    attempt: Optional[int] = None
+    max_retries: Optional[int] = None
+    retry_on: Optional[List[str]] = None
+    retry_exit_codes: Optional[List[int]] = None
+    attempts: Optional[List[JobAttempt]] = None
+    exit_code: Optional[int] = None
+    error: Optional[str] = None
+    instance_id: Optional[str] = None
+    environment_id: Optional[str] = None
+    tags: Optional[Dict[str, str]] = None
+    group_id: Optional[str] = None
+    job_index: int = 0
+    rerun_of: Optional[str] = None
+    webhook_url: Optional[str] = None
+    webhook_events: Optional[List[str]] = None
+    webhook_secret: Optional[str] = None
+    started_at: Optional[datetime] = None
+    ended_at: Optional[datetime] = None
+    cost_per_hour: Optional[float] = None
+    cost_usd: Optional[float] = None
+    log_bytes: Optional[int] = None
+    logs_truncated: Optional[bool] = None
+    code: Optional[Dict[str, Any]] = None
+    allow_cpu_container: Optional[bool] = None
+    image_registry_auth: Optional[Dict[str, Any]] = None
+    artifacts_count: Optional[int] = None
+    gpu_util_avg: Optional[float] = None
+    gpu_mem_peak_mb: Optional[float] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the job has ended (succeeded, failed, cancelled or timed out)."""
+        return self.status in JOB_FINAL_STATUSES
+
+
+@dataclass(repr=False)
+class JobGroup(Model):
+    """Jobs submitted together; ``status_counts`` tells how many of them are in each status."""
+
+    id: str
+    count: int
+    created_at: datetime
+    max_parallel: Optional[int] = None
+    status_counts: Optional[Dict[str, int]] = None
+    cost_usd: Optional[float] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass(repr=False)
+class SubmittedJobGroup(JobGroup):
+    """The answer of a group submit: the group, with its ``jobs`` and the ``webhook_secret``."""
+
+    jobs: List[Job] = field(default_factory=list)
+    webhook_secret: Optional[str] = None
+
+
+@dataclass(repr=False)
+class JobLogChunk(Model):
+    """A piece of a job's output; ``seq`` and ``ts`` are None where output was dropped."""
+
+    text: str
+    seq: Optional[int] = None
+    ts: Optional[datetime] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass(repr=False)
+class JobLogs(Model):
+    """A page of a job's log: pass ``cursor`` back as ``after``; ``done`` once the job ended and all was read."""
+
+    job_id: str
+    chunks: List[JobLogChunk]
+    cursor: int
+    status: Optional[str] = None
+    truncated: bool = False
+    done: bool = False
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass(repr=False)
+class JobEvent(Model):
+    """Something that happened to a job (``created``, ``queued``, ``started``, ``exited`` ...)."""
+
+    at: datetime
+    kind: str
+    detail: Optional[Any] = None
+    attempt: Optional[int] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass(repr=False)
+class GpuMetric(Model):
+    """One GPU over one step: average utilisation (%) and peak memory."""
+
+    util: Optional[float] = None
+    mem_used_mb: Optional[float] = None
+    mem_total_mb: Optional[float] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass(repr=False)
+class JobMetricPoint(Model):
+    """A job's GPUs at one moment, one ``gpus`` entry per GPU."""
+
+    at: datetime
+    gpus: List[GpuMetric] = field(default_factory=list)
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass(repr=False)
+class JobArtifact(Model):
+    """A file the job wrote to ``$RUNCRATE_OUTPUT_DIR``: its path, size and sha256."""
+
+    path: str
+    bytes: int
+    sha256: Optional[str] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass(repr=False)
+class JobUpload(Model):
+    """A place for a job's code: run the job with ``code={"upload_id": upload.upload_id}`` before ``expires_at``.
+
+    ``url`` is where the archive goes (a PUT without the API key); None when
+    the server already holds an upload with this sha256.
+    """
+
+    upload_id: str
+    expires_at: datetime
+    max_bytes: int
+    url: Optional[str] = None
+    url_expires_at: Optional[datetime] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass(repr=False)
+class Schedule(Model):
+    """An instance or a job started later: once at ``run_at``, or on a ``cron`` (read in ``timezone``)."""
+
+    id: str
+    name: str
+    kind: str
+    spec: Dict[str, Any]
+    environment_id: Optional[str] = None
+    created_by: Optional[str] = None
+    run_as: Optional[str] = None
+    run_as_credential: Optional[str] = None
+    max_runtime_minutes: Optional[int] = None
+    run_at: Optional[datetime] = None
+    cron: Optional[str] = None
+    timezone: str = "UTC"
+    overlap: str = "skip"
+    enabled: bool = True
+    next_run_at: Optional[datetime] = None
+    last_run_at: Optional[datetime] = None
+    last_status: Optional[str] = None
+    last_error: Optional[str] = None
+    last_instance_id: Optional[str] = None
+    last_job_id: Optional[str] = None
+    run_count: int = 0
+    created_at: Optional[datetime] = None
+    updated_at: Optional[datetime] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
+@dataclass(repr=False)
+class ScheduleRun(Model):
+    """What a run-now launched: the ``schedule``, and its ``instance`` or its ``job``."""
+
+    schedule: Schedule
+    instance: Optional[Instance] = None
+    job: Optional[Job] = None
+    extra: CatchAll = field(default_factory=dict, repr=False)
+
+
 class VideoGenerationError(RuncrateError, RuntimeError):
     """A video job failed, or did not finish in time (``code`` says which); ``job`` is its last state."""
 
@@ -2158,20 +2412,42 @@ def decode_bare(cls: Type[M]) -> Callable[[Any], M]:
 # --- calls: one exchange, described as data ------------------------------------
 
 
-class _SizedBody:
-    """A multipart body that tells requests its length (so it is not sent chunked)."""
+def sent_chunks(body: StreamedBody) -> Iterator[bytes]:
+    """The chunks of a streamed body, telling its ``on_progress`` of each one sent."""
+    sent, total, progress = 0, body.length, body.on_progress
+    for chunk in body:
+        yield chunk
+        sent += len(chunk)
+        if progress is not None:
+            progress(sent, total)
 
-    def __init__(self, body: MultipartBody) -> None:
+
+class _SizedBody:
+    """A streamed body that tells requests its length (so it is not sent chunked)."""
+
+    def __init__(self, body: StreamedBody) -> None:
         self._body = body
 
     def __len__(self) -> int:
         return self._body.length or 0
 
     def __iter__(self) -> Iterator[bytes]:
-        return iter(self._body)
+        return sent_chunks(self._body)
 
 
-class CallOptions(TypedDict, total=False):
+class SpecCallOptions(TypedDict, total=False):
+    """The per-call options of a call whose own fields include ``max_retries`` (a job's): all but that one.
+
+    Such a call takes its retry budget from the client (``with_options(max_retries=...)``).
+    """
+
+    timeout: Optional[float]
+    extra_headers: Optional[Mapping[str, str]]
+    extra_query: Optional[Mapping[str, Any]]
+    extra_body: Optional[Mapping[str, Any]]
+
+
+class CallOptions(SpecCallOptions, total=False):
     """Keyword-only options every operation takes; the pipeline applies them, none is ever sent in a body.
 
     ``timeout`` is this call's read (and connect) timeout, exactly, whatever
@@ -2180,11 +2456,7 @@ class CallOptions(TypedDict, total=False):
     keys at its top level, replacing the SDK's own).
     """
 
-    timeout: Optional[float]
     max_retries: Optional[int]
-    extra_headers: Optional[Mapping[str, str]]
-    extra_query: Optional[Mapping[str, Any]]
-    extra_body: Optional[Mapping[str, Any]]
 
 
 OPTION_NAMES = tuple(CallOptions.__annotations__)
@@ -2206,8 +2478,8 @@ class Call(Generic[T]):
     """
 
     __slots__ = (
-        "body", "decode", "headers", "inference", "keyed", "max_retries", "method", "min_timeout", "params", "path",
-        "raw", "repeatable", "timeout",
+        "accepts_redirect", "body", "decode", "failure_code", "headers", "inference", "keyed", "max_retries", "method",
+        "min_timeout", "params", "path", "raw", "repeatable", "timeout", "url",
     )  # fmt: skip
 
     method: str
@@ -2223,6 +2495,9 @@ class Call(Generic[T]):
     max_retries: Optional[int]
     keyed: bool
     repeatable: bool
+    url: Optional[str]
+    accepts_redirect: bool
+    failure_code: Optional[str]
 
     def __init__(
         self,
@@ -2244,6 +2519,9 @@ class Call(Generic[T]):
         extra_headers: Optional[Mapping[str, str]] = None,
         extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        url: Optional[str] = None,
+        accepts_redirect: bool = False,
+        failure_code: Optional[str] = None,
     ) -> None:
         self.method = method
         self.path = path
@@ -2258,6 +2536,10 @@ class Call(Generic[T]):
         self.repeatable = method in REPEATABLE_METHODS if repeatable is None else repeatable
         self.timeout = _checked_timeout(timeout)  # this call's own read timeout, whatever the route
         self.max_retries = None if max_retries is None else check_max_retries(max_retries)
+        # A URL outside the API (a signed storage URL): sent there as it is, with neither key nor environment.
+        self.url = url
+        self.accepts_redirect = accepts_redirect  # a 3xx is the answer (its Location), not an error
+        self.failure_code = failure_code  # the code of every error status, when the server's own means nothing here
         if keyed:
             _check_str("idempotency_key", idempotency_key)
             self.headers = {"Idempotency-Key": idempotency_key or _uuid4(), **self.headers}
@@ -2290,29 +2572,32 @@ class Call(Generic[T]):
 
     def request_headers(self) -> Dict[str, str]:
         """Headers of this call beyond the session's own."""
-        if self.body is None and self.inference:
+        if self.body is None and (self.inference or self.url is not None):
             return self.headers
-        if isinstance(self.body, MultipartBody):
+        if isinstance(self.body, StreamedBody):
             return {"Content-Type": self.body.content_type, **self.headers}
         return {"Content-Type": "application/json", **self.headers}
 
     def encoded_body(self) -> Any:
-        """The body as sent: JSON bytes, a streamed multipart body, or None."""
+        """The body as sent: JSON bytes, a streamed body, or None."""
         if self.body is None:
             return None
-        if isinstance(self.body, MultipartBody):
+        if isinstance(self.body, StreamedBody):
             # With a length, requests sends Content-Length; a bare iterator goes out chunked.
-            return _SizedBody(self.body) if self.body.length is not None else iter(self.body)
+            return _SizedBody(self.body) if self.body.length is not None else sent_chunks(self.body)
         return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
 
-    def finish(self, status: int, headers: Mapping[str, str], body: bytes) -> T:
-        """Turn the answer into the call's result (with its ``_request_id``), or raise its typed error."""
+    def finish(self, status: int, headers: Mapping[str, str], body: bytes, url: str = "") -> T:
+        """Turn the answer to ``url`` into the call's result (with its ``_request_id``), or raise its typed error."""
         if status >= 400:
-            raise error_from_response(status, headers, body)
-        if status >= 300:
+            error = error_from_response(status, headers, body)
+            if self.failure_code is not None:
+                error.code = self.failure_code
+            raise error
+        if status >= 300 and not self.accepts_redirect:
             raise _invalid_response(f"unexpected redirect (HTTP {status}) from {self.path}", status)
         if self.raw:
-            return self._decoded(RawAnswer(headers, body), status, headers.get("x-request-id"))
+            return self._decoded(RawAnswer(headers, body, url), status, headers.get("x-request-id"))
         if status == 204 or (not body and self.method == "DELETE"):
             return self.decode(None)
         if not _is_json(headers):
@@ -2370,7 +2655,7 @@ class RawResponse(Generic[T]):
 
         def parse() -> T:
             try:
-                return call.finish(status, headers, body)
+                return call.finish(status, headers, body, session.url_for(call))
             except RuncrateError as error:
                 raise call.marked(session.redact(error)) from None
 
@@ -2408,48 +2693,35 @@ UPLOAD_CHUNK = 1024 * 1024
 FileInput = Union[str, "os.PathLike[str]", bytes, BinaryIO]
 
 
-class MultipartBody:
-    """A multipart/form-data body streamed from its file, never read whole.
+class StreamedBody:
+    """A request body streamed from a file (a path, a binary file, or bytes), never read whole.
 
-    Iterating it yields the parts; iterating again starts over (a path is
+    Iterating it yields the chunks; iterating again starts over (a path is
     reopened, a seekable file rewound), so a retry sends the same body.
-    ``length`` is known unless the file is a pipe or socket.
+    ``length`` is known unless the file is a pipe or socket. The drivers call
+    ``on_progress(sent, total)`` after each chunk they send.
     """
 
-    def __init__(self, fields: Sequence[Tuple[str, Any]], file: FileInput, filename: Optional[str]) -> None:
-        self.boundary = os.urandom(16).hex()
-        self._iterations: List[Iterator[bytes]] = []
-        self.content_type = f"multipart/form-data; boundary={self.boundary}"
+    content_type = "application/octet-stream"
+
+    def __init__(
+        self,
+        file: FileInput,
+        content_type: Optional[str] = None,
+        on_progress: Optional[Callable[[int, Optional[int]], Any]] = None,
+    ) -> None:
         self._file = file
         self._start = _tell(file)
-        name = filename or _filename_of(file)
-        self._fields = b""
-        self.add_fields(dict(fields))
-        import mimetypes  # only uploads need it
-
-        media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        self._file_head = (
-            f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; filename="{_quote_header(name)}"\r\n'
-            f"Content-Type: {media_type}\r\n\r\n"
-        ).encode()
-        self._tail = f"\r\n--{self.boundary}--\r\n".encode("ascii")
         self._size = _size_of(file, self._start)
-
-    def add_fields(self, fields: Mapping[str, Any]) -> None:
-        """Form fields, sent before the file (a caller's ``extra_body`` too); values that are not strings go as JSON."""
-        for key, value in fields.items():
-            if value is None:
-                continue
-            text = value if isinstance(value, str) else json.dumps(value)
-            part = f'--{self.boundary}\r\nContent-Disposition: form-data; name="{_quote_header(key)}"\r\n\r\n{text}\r\n'
-            self._fields += part.encode("utf-8")
+        self._iterations: List[Iterator[bytes]] = []
+        self.on_progress = on_progress
+        if content_type:
+            self.content_type = content_type
 
     @property
     def length(self) -> Optional[int]:
         """Bytes of the whole body, or None when the file's size is unknown (a pipe)."""
-        if self._size is None:
-            return None
-        return len(self._fields) + len(self._file_head) + self._size + len(self._tail)
+        return self._size
 
     def __iter__(self) -> Iterator[bytes]:
         parts = self._parts()
@@ -2457,9 +2729,7 @@ class MultipartBody:
         return parts
 
     def _parts(self) -> Iterator[bytes]:
-        yield self._fields + self._file_head
-        yield from self._file_chunks()
-        yield self._tail
+        return self._file_chunks()
 
     def close(self) -> None:
         """Close what iterating opened (the file, when it was given as a path); the caller's own file stays open."""
@@ -2481,6 +2751,47 @@ class MultipartBody:
         if self._start is not None:
             source.seek(self._start)
         yield from iter(functools.partial(source.read, UPLOAD_CHUNK), b"")
+
+
+class MultipartBody(StreamedBody):
+    """A multipart/form-data body: form fields, then the file, streamed as ``StreamedBody`` streams it."""
+
+    def __init__(self, fields: Sequence[Tuple[str, Any]], file: FileInput, filename: Optional[str]) -> None:
+        super().__init__(file)
+        self.boundary = os.urandom(16).hex()
+        self.content_type = f"multipart/form-data; boundary={self.boundary}"
+        name = filename or _filename_of(file)
+        self._fields = b""
+        self.add_fields(dict(fields))
+        import mimetypes  # only uploads need it
+
+        media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        self._file_head = (
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; filename="{_quote_header(name)}"\r\n'
+            f"Content-Type: {media_type}\r\n\r\n"
+        ).encode()
+        self._tail = f"\r\n--{self.boundary}--\r\n".encode("ascii")
+
+    def add_fields(self, fields: Mapping[str, Any]) -> None:
+        """Form fields, sent before the file (a caller's ``extra_body`` too); values that are not strings go as JSON."""
+        for key, value in fields.items():
+            if value is None:
+                continue
+            text = value if isinstance(value, str) else json.dumps(value)
+            part = f'--{self.boundary}\r\nContent-Disposition: form-data; name="{_quote_header(key)}"\r\n\r\n{text}\r\n'
+            self._fields += part.encode("utf-8")
+
+    @property
+    def length(self) -> Optional[int]:
+        """Bytes of the whole body, or None when the file's size is unknown (a pipe)."""
+        if self._size is None:
+            return None
+        return len(self._fields) + len(self._file_head) + self._size + len(self._tail)
+
+    def _parts(self) -> Iterator[bytes]:
+        yield self._fields + self._file_head
+        yield from self._file_chunks()
+        yield self._tail
 
 
 def _quote_header(value: str) -> str:
@@ -2527,10 +2838,11 @@ def _check_file(file: Any) -> None:
 
 
 class RawAnswer(NamedTuple):
-    """A non-JSON answer (audio, video, subtitles) with its headers."""
+    """A non-JSON answer (audio, video, subtitles, a redirect) with its headers, and the URL it came from."""
 
     headers: Mapping[str, str]
     body: bytes
+    url: str = ""
 
 
 def _answer_bytes(answer: RawAnswer) -> bytes:
@@ -3377,6 +3689,472 @@ def delete_crate(id: str, **options: Unpack[CallOptions]) -> Call[None]:
     return Call("DELETE", f"/crates/{segment(id)}", _nothing, **options)
 
 
+# --- schedules -------------------------------------------------------------------
+
+SCHEDULE_KINDS = ("instance", "job")
+SCHEDULE_OVERLAPS = ("skip", "allow")
+
+
+def utc_instant(name: str, value: Union[datetime, str]) -> str:
+    """An aware datetime, or an ISO 8601 string with an offset, as the UTC ``YYYY-MM-DDTHH:MM:SS.mmmZ`` the API reads.
+
+    A time without an offset raises ``ValueError``: it names no instant.
+    """
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(_normalise_iso(value))
+        except ValueError:
+            raise ValueError(f"{name} must be an ISO 8601 time, got {value!r}") from None
+    if not isinstance(moment, datetime):
+        raise TypeError(f"{name} must be a datetime or an ISO 8601 string, not {type(value).__name__}")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} has no UTC offset: pass an aware datetime or a string ending in Z or +HH:MM")
+    utc = moment.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def _schedule_fields(
+    run_at: Union[datetime, str, None],
+    cron: Optional[str],
+    tz: Optional[str],
+    overlap: Optional[str],
+    name: Optional[str],
+) -> Dict[str, Any]:
+    if run_at is not None and cron is not None:
+        raise ValueError("a schedule runs once at run_at or on a cron, not both")
+    _check_choice("overlap", overlap, SCHEDULE_OVERLAPS)
+    _check_str("cron", cron)
+    _check_str("timezone", tz)
+    _check_str("name", name)
+    return _body(
+        run_at=None if run_at is None else utc_instant("run_at", run_at),
+        cron=cron,
+        timezone=tz,
+        overlap=overlap,
+        name=name,
+    )
+
+
+@operation
+def create_schedule(
+    *,
+    kind: str,
+    spec: Mapping[str, Any],
+    run_at: Union[datetime, str, None] = None,
+    cron: Optional[str] = None,
+    timezone: Optional[str] = None,
+    overlap: Optional[str] = None,
+    name: Optional[str] = None,
+    enabled: Optional[bool] = None,
+    idempotency_key: Optional[str] = None,
+    **options: Unpack[CallOptions],
+) -> Call[Schedule]:
+    """Start an instance or a job later (POST /schedules): once at ``run_at``, or on a ``cron`` read in ``timezone``.
+
+    ``spec`` is the body of an instance launch or of a job run (with its
+    ``max_runtime_minutes``); ``run_at`` an aware datetime or an ISO string
+    with an offset, sent in UTC. Unset options take the server's defaults.
+    Never resent once it may have arrived.
+    """
+    _check_choice("kind", kind, SCHEDULE_KINDS)
+    if not isinstance(spec, Mapping):
+        raise TypeError(f"spec must be a mapping, not {type(spec).__name__}")
+    if (run_at is None) == (cron is None):
+        raise ValueError("create_schedule needs exactly one of run_at and cron")
+    body = {"kind": kind, "spec": dict(spec), **_schedule_fields(run_at, cron, timezone, overlap, name)}
+    body.update(_body(enabled=enabled))
+    return Call(
+        "POST", "/schedules", decode_one(Schedule), body=body, keyed=True, idempotency_key=idempotency_key, **options
+    )
+
+
+@operation
+def list_schedules(**options: Unpack[CallOptions]) -> Call[ListPage[Schedule]]:
+    """The environment's schedules, newest first (GET /schedules)."""
+    return Call("GET", "/schedules", decode_page(Schedule), **options)
+
+
+@operation
+def get_schedule(id: str, **options: Unpack[CallOptions]) -> Call[Schedule]:
+    """Fetch one schedule (GET /schedules/{id})."""
+    return Call("GET", f"/schedules/{segment(id)}", decode_one(Schedule), **options)
+
+
+@operation
+def update_schedule(
+    id: str,
+    *,
+    enabled: Optional[bool] = None,
+    run_at: Union[datetime, str, None] = None,
+    cron: Optional[str] = None,
+    timezone: Optional[str] = None,
+    overlap: Optional[str] = None,
+    name: Optional[str] = None,
+    spec: Optional[Mapping[str, Any]] = None,
+    **options: Unpack[CallOptions],
+) -> Call[Schedule]:
+    """Change what is given of a schedule (PATCH /schedules/{id}), at least one thing.
+
+    ``run_at`` makes it a one-off, ``cron`` recurring; ``spec`` replaces the
+    whole spec (send env values again); ``enabled=False`` pauses it.
+    """
+    body = _schedule_fields(run_at, cron, timezone, overlap, name)
+    body.update(_body(enabled=enabled, spec=None if spec is None else dict(spec)))
+    if not body:
+        raise ValueError("update_schedule needs at least one field to change")
+    return Call("PATCH", f"/schedules/{segment(id)}", decode_one(Schedule), body=body, **options)
+
+
+@operation
+def delete_schedule(id: str, **options: Unpack[CallOptions]) -> Call[None]:
+    """Delete a schedule (DELETE /schedules/{id})."""
+    return Call("DELETE", f"/schedules/{segment(id)}", _nothing, **options)
+
+
+@operation
+def run_schedule_now(id: str, **options: Unpack[CallOptions]) -> Call[ScheduleRun]:
+    """Launch a schedule's instance or job now, even when paused (POST /schedules/{id}/run-now).
+
+    ``next_run_at`` stays as it was. Never resent once it may have arrived.
+    """
+    return Call(
+        "POST", f"/schedules/{segment(id)}/run-now", decode_one(ScheduleRun), min_timeout=SLOW_LAUNCH, **options
+    )
+
+
+# --- jobs ------------------------------------------------------------------------------
+
+
+class _JobFields(TypedDict, total=False):
+    gpu_count: Optional[int]
+    template: Optional[str]
+    image: Optional[str]
+    env: Optional[Mapping[str, str]]
+    storage_id: Optional[str]
+    name: Optional[str]
+    region: Optional[str]
+    capacity_wait_minutes: Optional[int]
+    max_retries: Optional[int]
+    retry_on: Optional[Sequence[str]]
+    retry_exit_codes: Optional[Sequence[int]]
+    tags: Optional[Mapping[str, str]]
+    webhook_url: Optional[str]
+    webhook_events: Optional[Sequence[str]]
+    code: Optional[Mapping[str, Any]]
+    image_registry_auth: Optional[Mapping[str, str]]
+    allow_cpu_container: Optional[bool]
+
+
+class JobSpec(_JobFields, total=False):
+    """A job's fields (the API's JobSpec): run with bash in ``/workspace`` on its own machine.
+
+    ``gpu_type`` is one type (``"A4000"``) or candidates tried in order
+    (``["H100", "A100-80GB:2"]``); ``max_runtime_minutes`` (1-10080) bounds
+    each attempt; ``max_retries`` here is the job's own (0-10), not the SDK's.
+    """
+
+    command: Required[str]
+    gpu_type: Required[Union[str, Sequence[str]]]
+    max_runtime_minutes: Required[int]
+
+
+class JobGroupSpec(JobSpec, total=False):
+    """A group's fields: a job's, and ``count`` copies or one job per ``params`` entry (merged over ``env``)."""
+
+    count: Optional[int]
+    params: Optional[Sequence[Mapping[str, Any]]]
+    max_parallel: Optional[int]
+
+
+class JobOverrides(_JobFields, total=False):
+    """What a rerun changes: any job field; ``None`` clears it (``webhook_url=None``), ``env`` merges."""
+
+    command: Optional[str]
+    gpu_type: Union[str, Sequence[str], None]
+    max_runtime_minutes: Optional[int]
+
+
+class JobRun(JobSpec, SpecCallOptions, total=False):
+    """``run_job``'s keyword arguments: the job's fields and the per-call options."""
+
+
+class JobGroupRun(JobGroupSpec, SpecCallOptions, total=False):
+    """``run_job_group``'s keyword arguments: the group's fields and the per-call options."""
+
+
+class JobRerun(JobOverrides, SpecCallOptions, total=False):
+    """``rerun_job``'s keyword arguments: the overrides and the per-call options."""
+
+
+SLOW_JOB = 135.0  # job run, group run, rerun and cancel may take 120 s
+SLOW_GROUP_CANCEL = 315.0  # a volume copy-up per machine: up to 300 s
+LOG_FOLLOW_READ = 40.0  # the server holds an empty log read for up to 25 s
+JOB_REQUIRED = ("command", "gpu_type", "max_runtime_minutes")
+JOB_FIELDS = frozenset(JobOverrides.__annotations__)
+JOB_GROUP_FIELDS = JOB_FIELDS | {"count", "params", "max_parallel"}
+SPEC_OPTION_NAMES = tuple(SpecCallOptions.__annotations__)
+JOB_STATUSES = ("queued", "starting", "running", "succeeded", "failed", "cancelled", "timed_out")
+
+
+def _job_body(
+    function: str, given: Mapping[str, Any], fields: frozenset[str], run: bool
+) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """(body, per-call options) of a job call's keyword arguments, checked.
+
+    A run leaves out what is None and needs the required fields; a rerun
+    (``run`` false) sends None as null, which clears the field.
+    """
+    spec = dict(given)
+    options = {name: spec.pop(name) for name in SPEC_OPTION_NAMES if name in spec}
+    unknown = sorted(spec.keys() - fields)
+    if unknown:
+        raise TypeError(f"{function}() got an unexpected keyword argument {unknown[0]!r}")
+    if run:
+        spec = {k: v for k, v in spec.items() if v is not None}
+        missing = [name for name in JOB_REQUIRED if name not in spec]
+        if missing:
+            raise TypeError(f"{function}() missing required keyword argument: {missing[0]!r}")
+    _check_job_spec(spec)
+    body = {
+        k: dict(v) if isinstance(v, Mapping) else list(v) if isinstance(v, (list, tuple)) else v
+        for k, v in spec.items()
+    }
+    if isinstance(body.get("params"), list):
+        body["params"] = [dict(p) for p in body["params"]]
+    return body, options
+
+
+def _check_job_spec(spec: Mapping[str, Any]) -> None:
+    _check_str("command", spec.get("command"))
+    gpu_type = spec.get("gpu_type")
+    if not (
+        gpu_type is None
+        or isinstance(gpu_type, str)
+        or (isinstance(gpu_type, (list, tuple)) and gpu_type and all(isinstance(g, str) for g in gpu_type))
+    ):
+        raise TypeError("gpu_type must be a string or a non-empty list of strings")
+    for name, low, high in (
+        ("max_runtime_minutes", 1, 10080),
+        ("gpu_count", 1, 8),
+        ("capacity_wait_minutes", 0, 1440),
+        ("max_retries", 0, 10),
+        ("count", 1, None),
+        ("max_parallel", 1, None),
+    ):
+        _check_int(name, spec.get(name), low, high)
+    if isinstance(spec.get("command"), str) and len(spec["command"].encode()) > 64 * 1024:
+        raise ValueError("command must be at most 64 KB")
+    for name in ("retry_on", "retry_exit_codes", "webhook_events", "params"):
+        if isinstance(spec.get(name), (str, bytes)):
+            raise TypeError(f"{name} must be a list, not one string")
+
+
+def _job_post(
+    path: str, decode: Callable[[Any], T], body: Dict[str, Any], key: Optional[str], options: Dict[str, Any]
+) -> Call[T]:
+    # The server dedupes by key: a resend after a lost answer gets the first job, never a second one.
+    return Call(
+        "POST",
+        path,
+        decode,
+        body=body,
+        keyed=True,
+        idempotency_key=key,
+        repeatable=True,
+        min_timeout=SLOW_JOB,
+        **options,
+    )
+
+
+@operation
+def run_job(*, idempotency_key: Optional[str] = None, **spec: Unpack[JobRun]) -> Call[Job]:
+    """Run a command on a fresh GPU machine (POST /jobs): ``command``, ``gpu_type`` and ``max_runtime_minutes`` needed.
+
+    Sent with an Idempotency-Key (``idempotency_key``, or a fresh one) that
+    the server dedupes by, so it is retried like a GET and every error
+    carries the key (``error.idempotency_key``) for a safe resend.
+    """
+    body, options = _job_body("run_job", spec, JOB_FIELDS, run=True)
+    return _job_post("/jobs", decode_one(Job), body, idempotency_key, options)
+
+
+@operation
+def run_job_group(*, idempotency_key: Optional[str] = None, **spec: Unpack[JobGroupRun]) -> Call[SubmittedJobGroup]:
+    """Run ``count`` copies of a job, or one per ``params`` entry (POST /jobs), at most ``max_parallel`` at once.
+
+    Keyed and retried as ``run_job``; the answer holds the group's ``jobs``.
+    """
+    body, options = _job_body("run_job_group", spec, JOB_GROUP_FIELDS, run=True)
+    if ("count" in body) == ("params" in body):
+        raise ValueError("run_job_group needs exactly one of count and params")
+    return _job_post("/jobs", decode_one(SubmittedJobGroup), body, idempotency_key, options)
+
+
+@operation
+def rerun_job(id: str, *, idempotency_key: Optional[str] = None, **overrides: Unpack[JobRerun]) -> Call[Job]:
+    """Run a job again as a new job (POST /jobs/{id}/rerun), with any field overridden.
+
+    A field given as None is sent as null and cleared (``webhook_url=None``);
+    ``env`` is merged over the old values. Keyed and retried as ``run_job``.
+    """
+    body, options = _job_body("rerun_job", overrides, JOB_FIELDS, run=False)
+    return _job_post(f"/jobs/{segment(id)}/rerun", decode_one(Job), body, idempotency_key, options)
+
+
+@operation
+def list_jobs(
+    *,
+    status: Union[str, Sequence[str], None] = None,
+    tags: Optional[Mapping[str, str]] = None,
+    group_id: Optional[str] = None,
+    q: Optional[str] = None,
+    gpu_type: Optional[str] = None,
+    created_after: Union[datetime, str, None] = None,
+    limit: Optional[int] = None,
+    cursor: Optional[str] = None,
+    **options: Unpack[CallOptions],
+) -> Call[ListPage[Job]]:
+    """A page of the environment's jobs, newest first (GET /jobs); the next: ``cursor=page.cursor`` while ``has_more``.
+
+    ``status`` is one status or several; ``tags`` match every ``key: value``;
+    ``created_after`` is an aware datetime or an ISO string with an offset.
+    """
+    statuses = [status] if isinstance(status, str) else list(status or ())
+    for one in statuses:
+        _check_choice("status", one, JOB_STATUSES)
+    _check_int("limit", limit, 1, 100)
+    after = None if created_after is None else utc_instant("created_after", created_after)
+    params = _query(status=",".join(statuses) or None)
+    params += [("tag", f"{key}:{value}") for key, value in (tags or {}).items()]
+    params += _query(group_id=group_id, q=q, gpu_type=gpu_type, created_after=after, limit=limit, cursor=cursor)
+    return Call("GET", "/jobs", decode_page(Job), params=params, **options)
+
+
+@operation
+def get_job(id: str, **options: Unpack[CallOptions]) -> Call[Job]:
+    """Fetch one job (GET /jobs/{id})."""
+    return Call("GET", f"/jobs/{segment(id)}", decode_one(Job), **options)
+
+
+@operation
+def cancel_job(id: str, **options: Unpack[CallOptions]) -> Call[Job]:
+    """Cancel a job (POST /jobs/{id}/cancel); a job that ended otherwise gives ``ConflictError``.
+
+    Cancelling twice is harmless, so it is retried like a GET.
+    """
+    path = f"/jobs/{segment(id)}/cancel"
+    return Call("POST", path, decode_one(Job), repeatable=True, min_timeout=SLOW_JOB, **options)
+
+
+@operation
+def delete_job(id: str, **options: Unpack[CallOptions]) -> Call[None]:
+    """Delete an ended job (DELETE /jobs/{id}); a live one gives ``ConflictError``."""
+    return Call("DELETE", f"/jobs/{segment(id)}", _nothing, **options)
+
+
+@operation
+def get_job_logs(
+    id: str, *, after: int = 0, limit: Optional[int] = None, follow: bool = False, **options: Unpack[CallOptions]
+) -> Call[JobLogs]:
+    """A page of a job's log after the cursor ``after`` (GET /jobs/{id}/logs).
+
+    With ``follow=True`` the server holds an empty read up to 25 s for new output.
+    """
+    _check_int("after", after, 0)
+    _check_int("limit", limit, 1)
+    params = _query(after=after, limit=limit, follow=True if follow else None)
+    wait = LOG_FOLLOW_READ if follow else 0.0
+    return Call("GET", f"/jobs/{segment(id)}/logs", decode_one(JobLogs), params=params, min_timeout=wait, **options)
+
+
+@operation
+def list_job_events(id: str, **options: Unpack[CallOptions]) -> Call[ListPage[JobEvent]]:
+    """What happened to a job, oldest first (GET /jobs/{id}/events)."""
+    return Call("GET", f"/jobs/{segment(id)}/events", decode_page(JobEvent), **options)
+
+
+@operation
+def get_job_metrics(
+    id: str, *, step: Optional[int] = None, **options: Unpack[CallOptions]
+) -> Call[ListPage[JobMetricPoint]]:
+    """A job's GPU utilisation and memory over time (GET /jobs/{id}/metrics), one point per ``step`` seconds."""
+    _check_int("step", step, 60, 86400)
+    path = f"/jobs/{segment(id)}/metrics"
+    return Call("GET", path, decode_page(JobMetricPoint), params=_query(step=step), **options)
+
+
+@operation
+def list_job_artifacts(job_id: str, **options: Unpack[CallOptions]) -> Call[ListPage[JobArtifact]]:
+    """The files a job wrote to ``$RUNCRATE_OUTPUT_DIR`` (GET /jobs/{id}/artifacts), kept 30 days after it ended."""
+    return Call("GET", f"/jobs/{segment(job_id)}/artifacts", decode_page(JobArtifact), **options)
+
+
+def _artifact_path(path: str) -> str:
+    if not isinstance(path, str):
+        raise TypeError(f"an artifact path must be a string, not {type(path).__name__}")
+    return "/".join(segment(part) for part in path.split("/"))
+
+
+def _location(answer: RawAnswer) -> str:
+    found = answer.headers.get("location")
+    if not found and _is_json(answer.headers):  # a server may answer the URL itself rather than redirect
+        data, _ = _unwrap(parse_json(answer.body))
+        found = data.get("url") if type(data) is dict else None
+    if not isinstance(found, str) or not found:
+        raise _invalid_response("the artifact answer names no URL (no Location)")
+    url = urljoin(answer.url, found)
+    if not url.startswith(("https://", "http://")):
+        raise _invalid_response(f"the artifact URL is not http(s): {url[:100]!r}")
+    return url
+
+
+@operation
+def get_job_artifact_url(job_id: str, path: str, **options: Unpack[CallOptions]) -> Call[str]:
+    """A signed URL of one artifact, valid 1 hour, that needs no key (GET /jobs/{id}/artifacts/{path}).
+
+    The redirect is not followed: its ``Location`` is the answer, made absolute.
+    """
+    route = f"/jobs/{segment(job_id)}/artifacts/{_artifact_path(path)}"
+    return Call("GET", route, _location, raw=True, accepts_redirect=True, **options)
+
+
+MAX_UPLOAD_BYTES = 1024**3
+
+
+@operation
+def create_job_upload(  # the official name of the size parameter: bytes
+    *,
+    bytes: int,  # noqa: A002
+    sha256: Optional[str] = None,
+    **options: Unpack[CallOptions],
+) -> Call[JobUpload]:
+    """A place to PUT a job's code archive of ``bytes`` bytes (POST /jobs/uploads), at most 1 GB.
+
+    With ``sha256`` (lowercase hex of the archive) the server answers the
+    upload it already has for it (``url`` None: nothing to send), and the
+    call is retried like a GET; without, it is never resent once it may have arrived.
+    """
+    _check_int("bytes", bytes, 1, MAX_UPLOAD_BYTES)
+    if sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ValueError("sha256 must be 64 lowercase hex digits")
+    body = _body(bytes=bytes, sha256=sha256)
+    return Call("POST", "/jobs/uploads", decode_one(JobUpload), body=body, repeatable=sha256 is not None, **options)
+
+
+@operation
+def get_job_group(id: str, **options: Unpack[CallOptions]) -> Call[JobGroup]:
+    """Fetch a job group (GET /job-groups/{id}); its jobs: ``list_jobs(group_id=...)``."""
+    return Call("GET", f"/job-groups/{segment(id)}", decode_one(JobGroup), **options)
+
+
+@operation
+def cancel_job_group(id: str, **options: Unpack[CallOptions]) -> Call[JobGroup]:
+    """Cancel every job of a group that has not ended (POST /job-groups/{id}/cancel); retried like a GET."""
+    path = f"/job-groups/{segment(id)}/cancel"
+    return Call("POST", path, decode_one(JobGroup), repeatable=True, min_timeout=SLOW_GROUP_CANCEL, **options)
+
+
 SLOW_MEDIA = 120.0  # image, video, speech and transcription routes may take this long
 SLOW_CHAT = 600.0  # a completion without streaming answers only at its end (openai-python's default)
 
@@ -3765,6 +4543,118 @@ def list_all_transactions(
     return iterate_flow(session, transaction_pages(limit, type))
 
 
+def job_pages(page_size: int, filters: Mapping[str, Any]) -> Flow[None]:
+    """Every job matching ``filters``, newest first, ``page_size`` a request by cursor, each an Item."""
+    cursor = None
+    while True:
+        found: ListPage[Job] = yield list_jobs.call(limit=page_size, cursor=cursor, **filters)
+        for job in found:
+            yield Item(job)
+        if not found.has_more or not found.cursor or found.cursor == cursor:
+            return
+        cursor = found.cursor
+
+
+def list_all_jobs(
+    session: Session,
+    /,
+    *,
+    status: Union[str, Sequence[str], None] = None,
+    tags: Optional[Mapping[str, str]] = None,
+    group_id: Optional[str] = None,
+    q: Optional[str] = None,
+    gpu_type: Optional[str] = None,
+    created_after: Union[datetime, str, None] = None,
+    page_size: int = 100,
+) -> Iterator[Job]:
+    """Every job matching the filters (as ``list_jobs``), fetched a page at a time as the iteration reaches it."""
+    filters: Dict[str, Any] = {"status": status, "tags": tags, "group_id": group_id, "q": q, "gpu_type": gpu_type}
+    filters["created_after"] = created_after
+    return iterate_flow(session, job_pages(page_size, filters))
+
+
+# --- waiting for a job, following its log ---------------------------------------------
+
+
+def job_wait_flow(id: str, timeout: Optional[float], poll_interval: float, max_poll_interval: float) -> Flow[Job]:
+    """Poll a job until it ends: the first poll at once, then gaps from ``poll_interval`` doubling up to
+    ``max_poll_interval``; each job polled is a Progress. Past ``timeout``, ``JobWaitTimeoutError``."""
+    if poll_interval <= 0 or max_poll_interval < poll_interval:
+        raise ValueError("poll_interval must be > 0 and max_poll_interval >= poll_interval")
+    deadline = None if timeout is None else time.monotonic() + timeout
+    gap = poll_interval
+    while True:
+        job: Job = yield get_job.call(id)
+        yield Progress(job)
+        if job.status in JOB_FINAL_STATUSES:
+            return job
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            error = JobWaitTimeoutError(
+                f"job {job.id} is still {job.status} after {timeout:g} s", code="job_wait_timeout"
+            )
+            error.job = job
+            raise error
+        yield Sleep(gap if deadline is None else min(gap, deadline - now))
+        gap = min(gap * 2, max_poll_interval)
+
+
+def wait_for_job(
+    session: Session,
+    /,
+    id: str,
+    *,
+    timeout: Optional[float] = None,
+    poll_interval: float = 2.0,
+    max_poll_interval: float = 30.0,
+    on_status: Optional[Callable[[Job], Any]] = None,
+) -> Job:
+    """Wait until a job ends and answer it; ``on_status`` sees each job polled.
+
+    Past ``timeout`` seconds, ``JobWaitTimeoutError`` (a ``TimeoutError``)
+    carries the last job in ``error.job``; the job keeps running.
+    """
+    return run_flow(session, job_wait_flow(id, timeout, poll_interval, max_poll_interval), on_status)
+
+
+EMPTY_LOG_PAUSE = 1.0  # after an empty page that came back at once
+
+
+def log_follow_flow(id: str, after: int, timeout: Optional[float]) -> Flow[None]:
+    """A job's log chunks as they are written, each an Item, until the job ended and all was read.
+
+    Held reads (``follow=true``) while more than one may fit before ``timeout``;
+    after that, plain reads a second apart; past it, ``TimeoutError`` ``follow_timeout``.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        started = time.monotonic()
+        hold = deadline is None or deadline - started > LOG_FOLLOW_READ
+        logs: JobLogs = yield get_job_logs.call(id, after=after, follow=hold)
+        for chunk in logs.chunks:
+            yield Item(chunk)
+        after = max(after, logs.cursor)
+        if logs.done:
+            return
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            raise TimeoutError(f"the log of job {id} was still open after {timeout:g} s", code="follow_timeout")
+        if not logs.chunks and now - started < EMPTY_LOG_PAUSE:
+            yield Sleep(EMPTY_LOG_PAUSE if deadline is None else min(EMPTY_LOG_PAUSE, deadline - now))
+
+
+def follow_job_logs(
+    session: Session, /, id: str, *, after: int = 0, timeout: Optional[float] = None
+) -> Iterator[JobLogChunk]:
+    """A job's log chunks from the cursor ``after`` on, as they are written, until the job ended and all was read.
+
+    ``timeout`` bounds the whole follow (``TimeoutError`` after it); leaving
+    the loop early holds nothing open.
+    """
+    _check_int("after", after, 0)
+    return iterate_flow(session, log_follow_flow(id, after, timeout))
+
+
 # --- waiting for a video -------------------------------------------------------------
 
 
@@ -3791,23 +4681,24 @@ class VideoWait:
         return False
 
 
-class FileDownload:
-    """A download written beside its target and renamed into place only once complete.
+class Download:
+    """What a download must come to, checked as its chunks arrive: the Content-Length announced,
+    and the size and sha256 a listing gave (``listed``). ``write`` each chunk; the kinds say where it goes."""
 
-    ``write`` each chunk; ``finish()`` checks the length against the
-    Content-Length and renames; ``abandon()`` removes the partial file. A
-    failed download so never leaves a file at the target path.
-    """
+    total: Optional[int] = None
+    done = 0
+    _size: Optional[int] = None
+    _digest: Any = None
+    _sha256: Optional[str] = None
+    _file: BinaryIO
 
-    def __init__(self, path: Union[str, os.PathLike[str]]) -> None:
-        self.target = os.fspath(path)
-        directory, name = os.path.split(os.path.abspath(self.target))
-        # An unpredictable name, created exclusively: a planted file or symlink cannot take the write.
-        self.partial = os.path.join(directory, f".{name}.{os.urandom(8).hex()}.part")
-        self.total: Optional[int] = None
-        self.done = 0
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-        self._file = os.fdopen(os.open(self.partial, flags, 0o666), "wb")
+    def listed(self, size: Optional[int], sha256: Optional[str]) -> None:
+        """Check the download against a listing's size and sha256 when it ends."""
+        self._size, self._sha256 = size, sha256
+        if sha256:
+            import hashlib  # only checked downloads need it
+
+            self._digest = hashlib.sha256()
 
     def expect(self, headers: Mapping[str, str]) -> None:
         """Take the announced length from the answer's Content-Length."""
@@ -3817,16 +4708,43 @@ class FileDownload:
     def write(self, chunk: bytes) -> Tuple[int, Optional[int]]:
         """Append a chunk; returns (bytes done, bytes announced or None)."""
         self._file.write(chunk)
+        if self._digest is not None:
+            self._digest.update(chunk)
         self.done += len(chunk)
         return self.done, self.total
 
-    def finish(self) -> str:
-        """Put the file in place; ``ConnectionError`` if fewer bytes came than announced."""
-        self._file.close()
+    def check(self) -> None:
+        """``ConnectionError`` if fewer bytes came than announced; ``ApiError`` ``download_failed`` if
+        the bytes are not those listed."""
         if self.total is not None and self.done != self.total:
             raise ConnectionError(
                 f"the download ended after {self.done} of {self.total} bytes", code="download_truncated"
             )
+        if self._size is not None and self.done != self._size:
+            raise ApiError(f"the download has {self.done} bytes, the listing {self._size}", code="download_failed")
+        if self._digest is not None and self._digest.hexdigest() != self._sha256:
+            raise ApiError("the download's sha256 is not the one listed", code="download_failed")
+
+
+class FileDownload(Download):
+    """A download written beside its target and renamed into place only once complete.
+
+    ``write`` each chunk; ``finish()`` checks it and renames; ``abandon()``
+    removes the partial file. A failed download so never leaves a file at the target path.
+    """
+
+    def __init__(self, path: Union[str, os.PathLike[str]]) -> None:
+        self.target = os.fspath(path)
+        directory, name = os.path.split(os.path.abspath(self.target))
+        # An unpredictable name, created exclusively: a planted file or symlink cannot take the write.
+        self.partial = os.path.join(directory, f".{name}.{os.urandom(8).hex()}.part")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        self._file = os.fdopen(os.open(self.partial, flags, 0o666), "wb")
+
+    def finish(self) -> str:
+        """Check the download (see ``check``) and put the file in place; returns its path."""
+        self._file.close()
+        self.check()
         os.replace(self.partial, self.target)
         return self.target
 
@@ -3840,6 +4758,24 @@ class FileDownload:
             os.remove(self.partial)
         except FileNotFoundError:
             pass
+
+
+class MemoryDownload(Download):
+    """A download kept in memory, checked as a ``FileDownload`` is."""
+
+    def __init__(self) -> None:
+        import io
+
+        self._buffer = self._file = io.BytesIO()
+
+    def finish(self) -> bytes:
+        """Check the download (see ``check``) and answer its bytes."""
+        self.check()
+        return self._buffer.getvalue()
+
+    def abandon(self) -> None:
+        """Drop what arrived."""
+        self._file.close()
 
 
 def save_atomically(path: Union[str, os.PathLike[str]], content: bytes) -> str:
@@ -4031,7 +4967,7 @@ def download_video_to_file(
     """
     download = FileDownload(path)
     try:
-        _download_into(session, video_id, download, on_progress)
+        _download_into(session, download_video.call(video_id), download, on_progress)
         return download.finish()
     except BaseException:
         download.abandon()
@@ -4039,9 +4975,9 @@ def download_video_to_file(
 
 
 def _download_into(
-    session: Session, video_id: str, download: FileDownload, on_progress: Optional[Callable[[int, Optional[int]], Any]]
+    session: Session, call: Call[Any], download: Download, on_progress: Optional[Callable[[int, Optional[int]], Any]]
 ) -> None:
-    with open_stream(session, download_video.call(video_id)) as response:
+    with open_stream(session, call) as response:
         download.expect(response.headers)
         for chunk in network_chunks(response.iter_content(DOWNLOAD_CHUNK)):
             done, total = download.write(chunk)
@@ -4074,7 +5010,7 @@ def generate_video_and_save(
     job: Optional[VideoJob] = None
     try:
         job = run_flow(session, video_flow(model, prompt, poll_interval, timeout, params), on_status)
-        _download_into(session, job.id, download, None)
+        _download_into(session, download_video.call(job.id), download, None)
         download.finish()
         return job
     except BaseException as exc:
@@ -4082,6 +5018,195 @@ def generate_video_and_save(
         if isinstance(exc, RuncrateError) and exc.job is None:
             exc.job = job
         raise
+
+
+# --- a job's files: artifacts down, code up ----------------------------------------------
+
+
+def artifact_flow(job_id: str, path: str) -> Flow[Tuple[Optional[JobArtifact], str]]:
+    """The listing of one artifact (None if unlisted) and its signed URL."""
+    listing: ListPage[JobArtifact] = yield list_job_artifacts.call(job_id)
+    url: str = yield get_job_artifact_url.call(job_id, path)
+    return next((a for a in listing if a.path == path), None), url
+
+
+def signed_download(url: str) -> Call[None]:
+    """The GET of a signed storage URL: no key, retried as any GET; an error status is ``download_failed``."""
+    return Call("GET", "", _ignore_answer, url=url, raw=True, min_timeout=SLOW_MEDIA, failure_code="download_failed")
+
+
+def _ignore_answer(answer: RawAnswer) -> None:
+    return None
+
+
+def _artifact_sink(to: Union[str, os.PathLike[str], None]) -> Union[FileDownload, MemoryDownload]:
+    return MemoryDownload() if to is None else FileDownload(to)
+
+
+def download_job_artifact(
+    session: Session,
+    /,
+    job_id: str,
+    path: str,
+    *,
+    to: Union[str, os.PathLike[str], None] = None,
+    on_progress: Optional[Callable[[int, Optional[int]], Any]] = None,
+) -> Union[bytes, Path]:
+    """One artifact of a job: its bytes, or with ``to`` streamed to that file in constant memory (answers its Path).
+
+    The file is written beside ``to`` and renamed into place only once its
+    length and the listed sha256 are checked: a failed download leaves no
+    file there. The signed URL is fetched without the API key; a refusal
+    there is ``ApiError`` ``download_failed``. ``on_progress(done, total)``
+    follows each chunk.
+    """
+    sink = _artifact_sink(to)  # a destination that cannot be written fails before anything is sent
+    try:
+        artifact, url = run_flow(session, artifact_flow(job_id, path))
+        if artifact is not None:
+            sink.listed(artifact.bytes, artifact.sha256)
+        _download_into(session, signed_download(url), sink, on_progress)
+        result = sink.finish()
+    except BaseException:
+        sink.abandon()
+        raise
+    if isinstance(result, bytes):
+        return result
+    from pathlib import Path  # off the import path: only this answer needs it
+
+    return Path(result)
+
+
+CODE_SKIPPED = frozenset({".git", "__pycache__", "node_modules"})
+
+
+class PackedCode(NamedTuple):
+    """A job's code archive, ready to upload: the file (or bytes), its length and its sha256."""
+
+    file: FileInput
+    size: int
+    sha256: str
+    temporary: bool = False  # a file the SDK packed, dropped by close()
+
+    def close(self) -> None:
+        """Drop the archive if the SDK packed it; a caller's file stays."""
+        if self.temporary and hasattr(self.file, "close"):
+            self.file.close()
+
+
+class _Hashing:
+    """A binary file that counts and hashes what is written to it."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        import hashlib
+
+        self.file = file
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        return self.file.write(data)
+
+    def flush(self) -> None:
+        self.file.flush()
+
+
+def pack_directory(directory: Union[str, os.PathLike[str]], into: BinaryIO) -> Tuple[int, str]:
+    """Write ``directory`` as a deterministic tar.gz into ``into``: (bytes written, their sha256).
+
+    Regular files only, by sorted name; every member with time 0, owner 0 and
+    no owner names, the gzip header time 0; ``.git``, ``__pycache__`` and
+    ``node_modules`` skipped at any depth. Equal trees so hash equally.
+    """
+    import gzip
+    import tarfile
+
+    root = os.fspath(directory)
+    out = _Hashing(into)
+    packed = gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0)
+    with packed, tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for folder, subfolders, files in os.walk(root):
+            subfolders[:] = sorted(d for d in subfolders if d not in CODE_SKIPPED)
+            for name in sorted(files):
+                full = os.path.join(folder, name)
+                if os.path.islink(full) or not os.path.isfile(full):
+                    continue
+                _add_member(tar, full, os.path.relpath(full, root).replace(os.sep, "/"))
+    return out.size, out.digest.hexdigest()
+
+
+def _add_member(tar: Any, full: str, name: str) -> None:
+    import tarfile
+
+    with open(full, "rb") as f:
+        info = tarfile.TarInfo(name)
+        stat = os.fstat(f.fileno())
+        info.size = stat.st_size
+        info.mode = 0o755 if stat.st_mode & 0o100 else 0o644
+        info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+        tar.addfile(info, f)
+
+
+def pack_code(source: Union[str, os.PathLike[str], bytes]) -> PackedCode:
+    """The archive of a job's code: a directory packed into a temporary file (see ``pack_directory``),
+    a ``.tar.gz`` file or bytes as they are."""
+    import hashlib
+
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return PackedCode(bytes(source), len(source), hashlib.sha256(source).hexdigest())
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"source must be a directory, a .tar.gz path or bytes, not {type(source).__name__}")
+    if os.path.isdir(source):
+        import tempfile
+
+        archive = tempfile.TemporaryFile()  # noqa: SIM115 - closed by PackedCode.close
+        try:
+            size, digest = pack_directory(source, archive)
+            archive.seek(0)
+        except BaseException:
+            archive.close()
+            raise
+        return PackedCode(archive, size, digest, temporary=True)
+    if not os.path.isfile(source):
+        raise ValueError(f"source: {os.fspath(source)!r} is neither a directory nor a file")
+    hashed = hashlib.sha256()
+    with open(source, "rb") as f:
+        for chunk in iter(functools.partial(f.read, UPLOAD_CHUNK), b""):
+            hashed.update(chunk)
+    return PackedCode(source, os.path.getsize(source), hashed.hexdigest())
+
+
+def upload_flow(code: PackedCode, on_progress: Optional[Callable[[int, Optional[int]], Any]]) -> Flow[JobUpload]:
+    """Ask for an upload of the archive's size and sha256; PUT the archive where the answer says, if anywhere."""
+    upload: JobUpload = yield create_job_upload.call(bytes=code.size, sha256=code.sha256)
+    if upload.url is not None:
+        body = StreamedBody(code.file, "application/gzip", on_progress)
+        yield Call("PUT", "", _ignore_answer, url=upload.url, body=body, raw=True, failure_code="upload_failed")
+    return upload
+
+
+def upload_job_code(
+    session: Session,
+    /,
+    source: Union[str, os.PathLike[str], bytes],
+    *,
+    on_progress: Optional[Callable[[int, Optional[int]], Any]] = None,
+) -> JobUpload:
+    """Upload a job's code: a directory (packed deterministically into a temporary file), a ``.tar.gz`` or bytes.
+
+    Run the job with ``code={"upload_id": upload.upload_id}``. The archive is
+    streamed, never held whole in memory; nothing is sent when the server
+    already has one with its sha256. The PUT carries no API key and is
+    retried like any PUT; a refusal there is ``ApiError`` ``upload_failed``.
+    ``on_progress(sent, total)`` follows each chunk sent.
+    """
+    code = pack_code(source)
+    try:
+        return run_flow(session, upload_flow(code, on_progress))
+    finally:
+        code.close()
 
 
 # ======================================================================
@@ -4355,6 +5480,75 @@ class Secrets(Namespace[S]):
     list = bound(list_secrets)
 
 
+class Schedules(Namespace[S]):
+    """``client.schedules``."""
+
+    path = "schedules"
+
+    create = bound(create_schedule)
+    list = bound(list_schedules)
+    get = bound(get_schedule)
+    update = bound(update_schedule)
+    delete = bound(delete_schedule)
+    run_now = bound(run_schedule_now)
+
+
+class JobArtifacts(Namespace[S]):
+    """``client.jobs.artifacts``."""
+
+    path = "jobs.artifacts"
+
+    list = bound(list_job_artifacts)
+    url = bound(get_job_artifact_url)
+    download = bound_flow(download_job_artifact)
+
+
+class JobUploads(Namespace[S]):
+    """``client.jobs.uploads``."""
+
+    path = "jobs.uploads"
+
+    create = bound(create_job_upload)
+    upload = bound_flow(upload_job_code)
+
+
+class Jobs(Namespace[S]):
+    """``client.jobs``, with ``artifacts`` and ``uploads``."""
+
+    path = "jobs"
+
+    artifacts: JobArtifacts[S]
+    uploads: JobUploads[S]
+
+    def __init__(self, session: S) -> None:
+        super().__init__(session)
+        self.artifacts = JobArtifacts(session)
+        self.uploads = JobUploads(session)
+
+    run = bound(run_job)
+    run_group = bound(run_job_group)
+    rerun = bound(rerun_job)
+    list = bound(list_jobs)
+    list_all = bound_pages(list_all_jobs)
+    get = bound(get_job)
+    cancel = bound(cancel_job)
+    delete = bound(delete_job)
+    logs = bound(get_job_logs)
+    follow_logs = bound_pages(follow_job_logs)
+    events = bound(list_job_events)
+    metrics = bound(get_job_metrics)
+    wait = bound_flow(wait_for_job)
+
+
+class JobGroups(Namespace[S]):
+    """``client.job_groups``."""
+
+    path = "job_groups"
+
+    get = bound(get_job_group)
+    cancel = bound(cancel_job_group)
+
+
 class Templates(Namespace[S]):
     """``client.templates``."""
 
@@ -4534,6 +5728,9 @@ class Client(Generic[S]):
     templates: Templates[S]
     environments: Environments[S]
     secrets: Secrets[S]
+    schedules: Schedules[S]
+    jobs: Jobs[S]
+    job_groups: JobGroups[S]
     crates: Crates[S]
     models: Models[S]
     chat: Chat[S]
@@ -4549,6 +5746,9 @@ class Client(Generic[S]):
         ("templates", Templates),
         ("environments", Environments),
         ("secrets", Secrets),
+        ("schedules", Schedules),
+        ("jobs", Jobs),
+        ("job_groups", JobGroups),
         ("crates", Crates),
         ("models", Models),
         ("chat", Chat),
@@ -4611,7 +5811,8 @@ class Runcrate(Client[Session]):
     """The Runcrate client.
 
     Infrastructure: ``instances``, ``ssh_keys``, ``storage``, ``billing``,
-    ``templates``, ``environments``, ``secrets``, ``crates``. Inference: ``models`` (the public page's names) and the
+    ``templates``, ``environments``, ``secrets``, ``schedules``, ``jobs``,
+    ``job_groups``, ``crates``. Inference: ``models`` (the public page's names) and the
     OpenAI-style ``chat.completions``, ``images``, ``audio``, ``videos``.
 
     Arguments are those of ``Session``; or pass ``session=`` to share one.
@@ -4638,28 +5839,36 @@ __all__ = [
     # errors
     "RuncrateError", "ApiError", "BadRequestError", "AuthenticationError", "InsufficientCreditsError",
     "PermissionDeniedError", "NotFoundError", "ConflictError", "UnprocessableEntityError", "RateLimitError",
-    "InternalServerError", "ConnectionError", "TimeoutError", "VideoGenerationError", "InsecureURLWarning",
+    "InternalServerError", "ConnectionError", "TimeoutError", "JobWaitTimeoutError", "VideoGenerationError",
+    "InsecureURLWarning",
     # sessions and the pipeline
-    "SessionConfig", "Session", "RawSession", "Call", "CallOptions", "OPTION_NAMES", "RawResponse", "send", "send_raw",
-    "open_stream", "operation", "Operation", "OPERATIONS", "Attempts", "retry_delay", "should_retry_status",
+    "SessionConfig", "Session", "RawSession", "Call", "CallOptions", "SpecCallOptions", "OPTION_NAMES", "RawResponse",
+    "send", "send_raw", "open_stream", "operation", "Operation", "OPERATIONS", "Attempts", "retry_delay",
+    "should_retry_status",
     "should_retry_transport", "retry_after_answer", "retry_after_failure", "RetryPolicy", "connection_retry",
     # models
     "Model", "ListPage", "PaginatedResponse", "PageMeta", "decode", "Instance", "InstanceStatus", "InstanceType",
     "SSHKey", "StorageVolume",
     "StorageRegion", "StorageDeleteResult", "Balance", "Transaction", "UsageSummary", "Template", "ChatMessage",
     "ChatChoice", "ChatUsage", "ChatCompletion", "ImageData", "ImageGeneration", "VideoJob", "Transcription",
-    "InferenceModel", "Environment", "Secret", "Crate", "TopUp", "AutoRecharge", "PaymentMethod",
+    "InferenceModel", "Environment", "Secret", "Crate", "TopUp", "AutoRecharge", "PaymentMethod", "Job", "JobAttempt",
+    "GpuCandidate", "JobGroup", "SubmittedJobGroup", "JobLogs", "JobLogChunk", "JobEvent", "JobMetricPoint",
+    "GpuMetric", "JobArtifact", "JobUpload", "Schedule", "ScheduleRun", "JobSpec", "JobGroupSpec", "JobOverrides",
+    "JobRun",
+    "JobGroupRun", "JobRerun", "JOB_FINAL_STATUSES",
     # wire helpers
-    "parse_json", "error_from_response", "mask_key", "encode_image", "MultipartBody", "SSEDecoder", "ServerSentEvent",
-    "ChatStreamParser", "fetch_public_url",
+    "parse_json", "error_from_response", "mask_key", "encode_image", "StreamedBody", "MultipartBody", "utc_instant",
+    "SSEDecoder", "ServerSentEvent", "ChatStreamParser", "fetch_public_url",
     # what is more than one call
     "chat_completion", "chat_completion_call", "ChatStream", "download_video_to_file", "generate_video_and_save",
-    "list_all_templates", "list_all_transactions",
+    "list_all_templates", "list_all_transactions", "list_all_jobs", "wait_for_job", "follow_job_logs",
+    "download_job_artifact", "upload_job_code", "pack_code", "pack_directory", "PackedCode", "job_pages",
+    "job_wait_flow", "log_follow_flow", "artifact_flow", "upload_flow", "signed_download", "Download", "MemoryDownload",
     "Sleep", "Progress", "Item", "FlowRun", "run_flow", "follow_flow", "iterate_flow", "video_flow", "template_pages",
     "transaction_pages", "FileDownload", "save_atomically",
     # the client
     "Runcrate", "Client", "Namespace", "Instances", "SSHKeys", "Storage", "Billing", "Templates", "Environments",
-    "Secrets", "Crates", "Models", "Chat",
+    "Secrets", "Schedules", "Jobs", "JobArtifacts", "JobUploads", "JobGroups", "Crates", "Models", "Chat",
     "ChatCompletions", "Images", "Audio", "Speech", "Transcriptions", "Videos", "ChatCompletionFunction",
     # every endpoint
     *OPERATIONS,

@@ -25,6 +25,8 @@ import os
 import threading
 import time
 import weakref
+from datetime import datetime
+from pathlib import Path
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -57,8 +59,8 @@ from runcrate import (
     ChatCompletion,
     ChatStreamParser,
     ImageData,
-    MultipartBody,
     RuncrateError,
+    StreamedBody,
     VideoJob,
 )
 
@@ -95,7 +97,7 @@ class AsyncSession(rc.SessionConfig[aiohttp.ClientSession]):
     def _start_transport(self) -> None:
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._closer: Optional[AsyncGenerator[None, None]] = None
-        self._proxies: Dict[bool, Dict[str, Any]] = {}
+        self._proxies: Dict[Union[bool, str], Dict[str, Any]] = {}
         # Sent on every request, so that a caller's own ClientSession gets them too.
         self._base_headers = self.session_headers(_default_headers())
         self._timeouts: Dict[Tuple[Optional[float], ...], aiohttp.ClientTimeout] = {}
@@ -169,18 +171,21 @@ class AsyncSession(rc.SessionConfig[aiohttp.ClientSession]):
         """``proxy``/``proxy_auth`` from the environment for a call's surface (none for a caller's ClientSession)."""
         if not self._owns_http:
             return {}
-        found = self._proxies.get(call.inference)
+        surface = call.inference if call.url is None else "/".join(call.url.split("/", 3)[:3])
+        found = self._proxies.get(surface)
         if found is None:
-            url = yarl.URL(self.inference_url if call.inference else self.base_url)
+            url = yarl.URL(call.url or (self.inference_url if call.inference else self.base_url))
             try:
                 proxy, auth = aiohttp.helpers.get_env_proxy_for_url(url)
             except LookupError:
                 proxy, auth = None, None
-            found = self._proxies[call.inference] = {"proxy": proxy, "proxy_auth": auth}
+            found = self._proxies[surface] = {"proxy": proxy, "proxy_auth": auth}
         return found
 
     def request_headers(self, call: Call[Any]) -> Dict[str, str]:
-        """Every header of a call: the session's, then the call's own."""
+        """Every header of a call: the session's, then the call's own (a URL outside the API gets no key)."""
+        if call.url is not None:
+            return {**_default_headers(), **call.request_headers()}
         return {**self._base_headers, **call.request_headers()}
 
     def client_timeout(self, call: Call[Any], stream: bool = False) -> aiohttp.ClientTimeout:
@@ -335,7 +340,7 @@ async def _request(session: AsyncSession, call: Call[Any], stream: bool) -> aioh
 
 
 def _with_length(headers: Dict[str, str], call: Call[Any]) -> Dict[str, str]:
-    if isinstance(call.body, MultipartBody) and call.body.length is not None:
+    if isinstance(call.body, StreamedBody) and call.body.length is not None:
         return {**headers, "Content-Length": str(call.body.length)}
     return headers
 
@@ -421,20 +426,22 @@ async def _read_body(response: aiohttp.ClientResponse, limit: Optional[int]) -> 
 
 
 def _async_body(call: Call[Any]) -> Any:
-    if isinstance(call.body, MultipartBody):
+    if isinstance(call.body, StreamedBody):
         return _FileParts(call.body)
     return call.encoded_body()
 
 
 class _FileParts:
-    """A multipart body read off the event loop, closed (with any file the SDK opened) once the request ends.
+    """A streamed body read off the event loop, closed (with any file the SDK opened) once the request ends.
 
     aiohttp does not close a body iterator it abandons; the request driver does.
+    The body's ``on_progress`` (a function or a coroutine function) runs on the loop.
     """
 
-    def __init__(self, body: MultipartBody) -> None:
+    def __init__(self, body: StreamedBody) -> None:
         self._body = body
         self._parts = iter(body)
+        self._sent = 0
         self._lock = threading.Lock()  # a read still running in its thread finishes before the close
 
     def __aiter__(self) -> _FileParts:
@@ -444,6 +451,9 @@ class _FileParts:
         chunk = await asyncio.to_thread(self._next)
         if chunk is None:
             raise StopAsyncIteration
+        if self._body.on_progress is not None:  # told once the chunk is handed over, as the sync driver does
+            self._sent += len(chunk)
+            await _maybe_await(self._body.on_progress(self._sent, self._body.length))
         return chunk
 
     def _next(self) -> Optional[bytes]:
@@ -636,6 +646,27 @@ list_crates = asynchronous(rc.list_crates)
 create_crate = asynchronous(rc.create_crate)
 get_crate = asynchronous(rc.get_crate)
 delete_crate = asynchronous(rc.delete_crate)
+create_schedule = asynchronous(rc.create_schedule)
+list_schedules = asynchronous(rc.list_schedules)
+get_schedule = asynchronous(rc.get_schedule)
+update_schedule = asynchronous(rc.update_schedule)
+delete_schedule = asynchronous(rc.delete_schedule)
+run_schedule_now = asynchronous(rc.run_schedule_now)
+run_job = asynchronous(rc.run_job)
+run_job_group = asynchronous(rc.run_job_group)
+rerun_job = asynchronous(rc.rerun_job)
+list_jobs = asynchronous(rc.list_jobs)
+get_job = asynchronous(rc.get_job)
+cancel_job = asynchronous(rc.cancel_job)
+delete_job = asynchronous(rc.delete_job)
+get_job_logs = asynchronous(rc.get_job_logs)
+list_job_events = asynchronous(rc.list_job_events)
+get_job_metrics = asynchronous(rc.get_job_metrics)
+list_job_artifacts = asynchronous(rc.list_job_artifacts)
+get_job_artifact_url = asynchronous(rc.get_job_artifact_url)
+create_job_upload = asynchronous(rc.create_job_upload)
+get_job_group = asynchronous(rc.get_job_group)
+cancel_job_group = asynchronous(rc.cancel_job_group)
 generate_image = asynchronous(rc.generate_image)
 generate_video = asynchronous(rc.generate_video)
 get_video_status = asynchronous(rc.get_video_status)
@@ -739,7 +770,7 @@ async def download_video_to_file(
     """
     download = rc.FileDownload(path)
     try:
-        await _download_into(session, video_id, download, on_progress)
+        await _download_into(session, rc.download_video.call(video_id), download, on_progress)
         return download.finish()
     except BaseException:
         download.abandon()
@@ -748,11 +779,11 @@ async def download_video_to_file(
 
 async def _download_into(
     session: AsyncSession,
-    video_id: str,
-    download: rc.FileDownload,
+    call: Call[Any],
+    download: rc.Download,
     on_progress: Optional[Callable[[int, Optional[int]], Any]],
 ) -> None:
-    response = await open_stream(session, rc.download_video.call(video_id))
+    response = await open_stream(session, call)
     try:
         download.expect(response.headers)
         chunks = response.content.iter_chunked(rc.DOWNLOAD_CHUNK)
@@ -822,6 +853,85 @@ def list_all_transactions(
     return iterate_flow(session, rc.transaction_pages(limit, type))
 
 
+def list_all_jobs(
+    session: AsyncSession,
+    /,
+    *,
+    status: Union[str, Sequence[str], None] = None,
+    tags: Optional[Mapping[str, str]] = None,
+    group_id: Optional[str] = None,
+    q: Optional[str] = None,
+    gpu_type: Optional[str] = None,
+    created_after: Union[datetime, str, None] = None,
+    page_size: int = 100,
+) -> AsyncIterator[rc.Job]:
+    """Every job matching the filters, as ``runcrate.list_all_jobs``: ``async for job in ...``."""
+    filters: Dict[str, Any] = {"status": status, "tags": tags, "group_id": group_id, "q": q, "gpu_type": gpu_type}
+    filters["created_after"] = created_after
+    return iterate_flow(session, rc.job_pages(page_size, filters))
+
+
+async def wait_for_job(
+    session: AsyncSession,
+    /,
+    id: str,
+    *,
+    timeout: Optional[float] = None,
+    poll_interval: float = 2.0,
+    max_poll_interval: float = 30.0,
+    on_status: Optional[Callable[[rc.Job], Any]] = None,
+) -> rc.Job:
+    """Wait until a job ends, as ``runcrate.wait_for_job``; ``on_status`` may be a coroutine function."""
+    return await run_flow(session, rc.job_wait_flow(id, timeout, poll_interval, max_poll_interval), on_status)
+
+
+def follow_job_logs(
+    session: AsyncSession, /, id: str, *, after: int = 0, timeout: Optional[float] = None
+) -> AsyncIterator[rc.JobLogChunk]:
+    """A job's log chunks as they are written, as ``runcrate.follow_job_logs``: ``async for chunk in ...``."""
+    rc._check_int("after", after, 0)
+    return iterate_flow(session, rc.log_follow_flow(id, after, timeout))
+
+
+async def download_job_artifact(
+    session: AsyncSession,
+    /,
+    job_id: str,
+    path: str,
+    *,
+    to: Union[str, os.PathLike[str], None] = None,
+    on_progress: Optional[Callable[[int, Optional[int]], Any]] = None,
+) -> Union[bytes, Path]:
+    """One artifact of a job, checked, as ``runcrate.download_job_artifact``; ``on_progress`` may be a coroutine
+    function."""
+    sink = rc._artifact_sink(to)
+    try:
+        artifact, url = await run_flow(session, rc.artifact_flow(job_id, path))
+        if artifact is not None:
+            sink.listed(artifact.bytes, artifact.sha256)
+        await _download_into(session, rc.signed_download(url), sink, on_progress)
+        result = sink.finish()
+    except BaseException:
+        sink.abandon()
+        raise
+    return result if isinstance(result, bytes) else Path(result)
+
+
+async def upload_job_code(
+    session: AsyncSession,
+    /,
+    source: Union[str, os.PathLike[str], bytes],
+    *,
+    on_progress: Optional[Callable[[int, Optional[int]], Any]] = None,
+) -> rc.JobUpload:
+    """Upload a job's code, as ``runcrate.upload_job_code``; the packing runs off the event loop."""
+    code = await asyncio.to_thread(rc.pack_code, source)
+    try:
+        return await run_flow(session, rc.upload_flow(code, on_progress))
+    finally:
+        code.close()
+
+
 async def generate_video_and_save(
     session: AsyncSession,
     /,
@@ -842,7 +952,7 @@ async def generate_video_and_save(
     job: Optional[VideoJob] = None
     try:
         job = await run_flow(session, rc.video_flow(model, prompt, poll_interval, timeout, params), on_status)
-        await _download_into(session, job.id, download, None)
+        await _download_into(session, rc.download_video.call(job.id), download, None)
         download.finish()
         return job
     except BaseException as exc:
@@ -880,5 +990,6 @@ __all__ = [
     "AsyncSession", "AsyncRawSession", "AsyncRuncrate", "AsyncChatStream", "AsyncOperation", "asynchronous", "send",
     "send_raw", "open_stream", "run_flow", "follow_flow", "iterate_flow", "image_bytes", "chat_completion",
     "download_video_to_file", "generate_video_and_save", "list_all_templates", "list_all_transactions",
+    "list_all_jobs", "wait_for_job", "follow_job_logs", "download_job_artifact", "upload_job_code",
     *(name for name, value in list(globals().items()) if isinstance(value, AsyncOperation)),
 ]  # fmt: skip

@@ -31,6 +31,7 @@ import json
 import math
 import os
 import random
+import re
 import socket
 import struct
 import sys
@@ -72,6 +73,9 @@ routes = web.RouteTableDef()
 STORAGE_PRICE_GB_MONTH = 0.03
 WEEK = timedelta(days=7)
 INITIAL_CREDITS = 100.0
+DEFAULT_JOB_SECONDS = 3.0
+MAX_UPLOAD = 1024**3
+STORAGE = "/storage"  # signed URLs: artifacts and code uploads, served without the API key
 
 # ----------------------------------------------------------------------
 # Catalogues
@@ -216,6 +220,9 @@ class Scope:
     volumes: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     secrets: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # by key; the value stays private
     crates: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    schedules: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    jobs: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    groups: Dict[str, Dict[str, Any]] = field(default_factory=dict)
 
 
 class Lifecycle:
@@ -274,7 +281,17 @@ class EmulatorState:
         initial_credits: float = INITIAL_CREDITS,
         stream_delay: float = 0.02,
         video_size: int = 256 * 1024,
+        job_seconds: Optional[float] = None,
+        log_lines: int = 3,
+        log_hold: float = 25.0,
+        artifact_bytes: int = 0,
     ) -> None:
+        if job_seconds is None:
+            job_seconds = float(os.environ.get("RUNCRATE_EMULATOR_JOB_SECONDS") or DEFAULT_JOB_SECONDS)
+        self.job_seconds = job_seconds  # from submit to end
+        self.log_lines = log_lines  # lines a job writes between its command line and its exit code
+        self.log_hold = log_hold  # the longest an empty followed log read is held
+        self.artifact_bytes = artifact_bytes  # the size of the model.bin a job leaves besides result.txt (0: none)
         self.api_keys = set(api_keys) if api_keys else None
         self.start_delay = start_delay
         self.stream_delay = stream_delay
@@ -304,6 +321,9 @@ class EmulatorState:
             self.counts: Counter[str] = Counter()
             self.idempotency_keys: Dict[str, List[str]] = defaultdict(list)
             self.videos: Dict[str, Dict[str, Any]] = {}
+            self.uploads: Dict[str, Dict[str, Any]] = {}
+            self.uploads_by_sha: Dict[str, Dict[str, Any]] = {}
+            self.job_answers: Dict[Tuple[str, str], Callable[[], Dict[str, Any]]] = {}  # by route and key
             self.files: Dict[str, bytes] = {}
             self.file_requests: List[Optional[str]] = []  # the Authorization header of each image fetch
             self.abandoned_streams = 0  # chat streams whose client went away before the end
@@ -383,6 +403,31 @@ class EmulatorState:
         """Adjust the balance to ``amount`` with an ``adjustment`` transaction."""
         with self.lock:
             self._record_transaction("adjustment", amount - self.credits(), "Balance set by the emulator")
+
+    def environment_named(self, name: str) -> Optional[Dict[str, Any]]:
+        return next((e for e in self.environments.values() if e["name"] == name), None)
+
+    def check_launch(self, environment: str, hourly_rate: float) -> None:
+        """Refuse a launch the environment's budget or the balance cannot pay for (402)."""
+        env = self.environment_named(environment)
+        budget = env and env.get("monthly_budget_usd")
+        if env is not None and budget is not None and env["month_to_date_usd"] >= budget:
+            raise ApiFailureError(
+                402, "BUDGET_REACHED", f"The environment {environment!r} reached its monthly budget of ${budget:g}"
+            )
+        if self.balance()["floating_balance_usd"] < hourly_rate:
+            raise ApiFailureError(402, "insufficient_credits", "Insufficient credits to launch this")
+
+    def charge(self, environment: str, amount: float, description: str) -> None:
+        """Record usage: the balance goes down, the environment's month-to-date spend up."""
+        self._record_transaction("usage", -amount, description)
+        env = self.environment_named(environment)
+        if env is not None:
+            env["month_to_date_usd"] = round(env["month_to_date_usd"] + amount, 6)
+            budget = env.get("monthly_budget_usd")
+            env["budget_remaining_usd"] = (
+                None if budget is None else round(max(budget - env["month_to_date_usd"], 0), 6)
+            )
 
     def running_instances(self) -> Iterator[Dict[str, Any]]:
         for scope in self.scopes.values():
@@ -650,6 +695,14 @@ def _pick_offer(gpu_type: Optional[str], type_id: Optional[str], count: int, reg
 @routes.post(f"{API}/instances")
 async def create_instance(request: web.Request) -> web.Response:
     body = await json_body(request)
+    state = state_of(request)
+    with state.lock:
+        inst = launch_instance(state, request.query.get("environment") or "main", body)
+        return envelope(public(inst), status=201)  # a fresh launch always answers "deploying"
+
+
+def launch_instance(state: EmulatorState, environment: str, body: Dict[str, Any]) -> Dict[str, Any]:
+    """Launch an instance from a create body in an environment (the caller holds the lock)."""
     name = need_str(body, "name")
     ssh_key_id = need_str(body, "ssh_key_id")
     gpu_type, type_id = opt_str(body, "gpu_type"), opt_str(body, "instance_type_id")
@@ -667,39 +720,36 @@ async def create_instance(request: web.Request) -> web.Response:
     if env_vars is not None and not isinstance(env_vars, dict):
         raise ApiFailureError(422, "validation_error", "env_vars must be an object of names to values")
     offer = _pick_offer(gpu_type, type_id, count, opt_str(body, "region"))
-    state = state_of(request)
-    with state.lock:
-        if state.balance()["floating_balance_usd"] < offer["hourly_rate"]:
-            raise ApiFailureError(402, "insufficient_credits", "Insufficient credits to launch this instance")
-        now = _now()
-        low, high = state.start_delay
-        inst: Dict[str, Any] = {
-            "id": _new_id("inst"),
-            "name": name,
-            "status": "deploying",
-            "gpu_type": offer["gpu_type"],
-            "gpu_count": offer["gpu_count"],
-            "cpu_cores": opt_int(body, "cpu_cores", 1) or offer["cpu_cores"],
-            "memory": opt_int(body, "memory", 1) or offer["memory_gb"],
-            "storage": opt_int(body, "storage", 1) or offer["storage_gb"],
-            "region": offer["region"],
-            "ip": None,
-            "os_image": "ubuntu-22.04-cuda-12.4",
-            "cost_per_hour": offer["hourly_rate"],
-            "ssh_key_id": ssh_key_id,
-            "template": opt_str(body, "template"),
-            "storage_id": opt_str(body, "storage_id"),
-            "deployed_at": None,
-            "created_at": _iso(now),
-            "updated_at": _iso(now),
-            "auto_stop_at": None,
-            "max_runtime_minutes": max_runtime,
-            "idle_shutdown_minutes": idle,
-            "stop_reason": None,
-        }
-        INSTANCE_LIFE.begin(inst, random.uniform(low, high))  # noqa: S311 - not crypto
-        scope_of(request).instances[inst["id"]] = inst
-        return envelope(public(inst), status=201)  # a fresh launch always answers "deploying"
+    state.check_launch(environment, offer["hourly_rate"])
+    now = _now()
+    low, high = state.start_delay
+    inst: Dict[str, Any] = {
+        "id": _new_id("inst"),
+        "name": name,
+        "status": "deploying",
+        "gpu_type": offer["gpu_type"],
+        "gpu_count": offer["gpu_count"],
+        "cpu_cores": opt_int(body, "cpu_cores", 1) or offer["cpu_cores"],
+        "memory": opt_int(body, "memory", 1) or offer["memory_gb"],
+        "storage": opt_int(body, "storage", 1) or offer["storage_gb"],
+        "region": offer["region"],
+        "ip": None,
+        "os_image": "ubuntu-22.04-cuda-12.4",
+        "cost_per_hour": offer["hourly_rate"],
+        "ssh_key_id": ssh_key_id,
+        "template": opt_str(body, "template"),
+        "storage_id": opt_str(body, "storage_id"),
+        "deployed_at": None,
+        "created_at": _iso(now),
+        "updated_at": _iso(now),
+        "auto_stop_at": None,
+        "max_runtime_minutes": max_runtime,
+        "idle_shutdown_minutes": idle,
+        "stop_reason": None,
+    }
+    INSTANCE_LIFE.begin(inst, random.uniform(low, high))  # noqa: S311 - not crypto
+    state.scopes[environment].instances[inst["id"]] = inst
+    return inst
 
 
 def _instance(request: web.Request) -> Dict[str, Any]:
@@ -1127,6 +1177,762 @@ async def list_secrets(request: web.Request) -> web.Response:
     with state.lock:
         secrets = sorted(scope_of(request).secrets.values(), key=lambda secret: str(secret["key"]))
         return listing([public(secret) for secret in secrets])
+
+
+# --- Schedules ---------------------------------------------------------
+
+CRON_FIELDS = 5
+
+
+def _run_at(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ApiFailureError(422, "validation_error", "run_at must be an ISO 8601 string")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiFailureError(422, "validation_error", f"run_at is not an ISO 8601 time: {value!r}") from None
+    if moment.tzinfo is None:
+        raise ApiFailureError(422, "validation_error", "run_at needs a UTC offset")
+    return _iso(moment.astimezone(timezone.utc)) or value
+
+
+def _cron(value: Any) -> str:
+    if not isinstance(value, str) or len(value.split()) != CRON_FIELDS:
+        raise ApiFailureError(422, "validation_error", "cron must have 5 fields")
+    return value
+
+
+def _schedule_timing(schedule: Dict[str, Any], body: Dict[str, Any]) -> None:
+    """Apply run_at or cron, and the options, of a create or PATCH body to a schedule."""
+    if body.get("run_at") is not None and body.get("cron") is not None:
+        raise ApiFailureError(422, "validation_error", "Give run_at or cron, not both")
+    if body.get("run_at") is not None:
+        schedule.update(run_at=_run_at(body["run_at"]), cron=None)
+    if body.get("cron") is not None:
+        schedule.update(cron=_cron(body["cron"]), run_at=None)
+    if body.get("overlap") is not None:
+        if body["overlap"] not in ("skip", "allow"):
+            raise ApiFailureError(422, "validation_error", "overlap must be skip or allow")
+        schedule["overlap"] = body["overlap"]
+    for key in ("timezone", "name"):
+        if body.get(key) is not None:
+            schedule[key] = need_str(body, key)
+    if body.get("enabled") is not None:
+        if not isinstance(body["enabled"], bool):
+            raise ApiFailureError(422, "validation_error", "enabled must be a boolean")
+        schedule["enabled"] = body["enabled"]
+    schedule["next_run_at"] = schedule["run_at"] if schedule["enabled"] else None
+
+
+def _schedule_spec(spec: Any) -> Dict[str, Any]:
+    if not isinstance(spec, dict):
+        raise ApiFailureError(422, "validation_error", "spec must be an object")
+    if spec.get("max_runtime_minutes") is None:
+        raise ApiFailureError(422, "validation_error", "spec.max_runtime_minutes is required")
+    return dict(spec)
+
+
+@routes.post(f"{API}/schedules")
+async def create_schedule(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    kind = need_str(body, "kind")
+    if kind not in ("instance", "job"):
+        raise ApiFailureError(422, "validation_error", "kind must be instance or job")
+    spec = _schedule_spec(body.get("spec"))
+    if (body.get("run_at") is None) == (body.get("cron") is None):
+        raise ApiFailureError(422, "validation_error", "Give exactly one of run_at and cron")
+    environment = request.query.get("environment") or "main"
+    state = state_of(request)
+    now = _iso(_now())
+    schedule: Dict[str, Any] = {
+        "id": _new_id("sch"),
+        "name": spec.get("name") or f"{kind} schedule",
+        "kind": kind,
+        "spec": spec,
+        "environment_id": _environment_id(state, environment),
+        "created_by": "usr_emulator",
+        "run_as": "usr_emulator",
+        "run_as_credential": "api_key",
+        "max_runtime_minutes": spec["max_runtime_minutes"],
+        "run_at": None,
+        "cron": None,
+        "timezone": "UTC",
+        "overlap": "skip",
+        "enabled": True,
+        "next_run_at": None,
+        "last_run_at": None,
+        "last_status": None,
+        "last_error": None,
+        "last_instance_id": None,
+        "last_job_id": None,
+        "run_count": 0,
+        "created_at": now,
+        "updated_at": now,
+        "_environment": environment,
+    }
+    _schedule_timing(schedule, body)
+    with state.lock:
+        scope_of(request).schedules[schedule["id"]] = schedule
+        return envelope(public(schedule), status=201)
+
+
+def _environment_id(state: EmulatorState, name: str) -> Optional[str]:
+    with state.lock:
+        env = state.environment_named(name)
+        return None if env is None else str(env["id"])
+
+
+@routes.get(f"{API}/schedules")
+async def list_schedules(request: web.Request) -> web.Response:
+    with state_of(request).lock:
+        found = sorted(scope_of(request).schedules.values(), key=lambda s: str(s["created_at"]), reverse=True)
+        return listing([public(s) for s in found])
+
+
+@routes.get(f"{API}/schedules/{{id}}")
+async def get_schedule(request: web.Request) -> web.Response:
+    with state_of(request).lock:
+        return envelope(public(find(scope_of(request).schedules, request.match_info["id"], "Schedule")))
+
+
+@routes.patch(f"{API}/schedules/{{id}}")
+async def update_schedule(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    changes = {k: v for k, v in body.items() if v is not None}
+    if not changes.keys() & {"enabled", "run_at", "cron", "timezone", "overlap", "name", "spec"}:
+        raise ApiFailureError(400, "bad_request", "Nothing to change")
+    with state_of(request).lock:
+        schedule = find(scope_of(request).schedules, request.match_info["id"], "Schedule")
+        if "spec" in changes:
+            schedule["spec"] = _schedule_spec(changes["spec"])
+            schedule["max_runtime_minutes"] = schedule["spec"]["max_runtime_minutes"]
+        _schedule_timing(schedule, changes)
+        schedule["updated_at"] = _iso(_now())
+        return envelope(public(schedule))
+
+
+@routes.delete(f"{API}/schedules/{{id}}")
+async def delete_schedule(request: web.Request) -> web.Response:
+    with state_of(request).lock:
+        schedules = scope_of(request).schedules
+        find(schedules, request.match_info["id"], "Schedule")
+        del schedules[request.match_info["id"]]
+        return envelope({"deleted": True})
+
+
+@routes.post(f"{API}/schedules/{{id}}/run-now")
+async def run_schedule_now(request: web.Request) -> web.Response:
+    state = state_of(request)
+    with state.lock:
+        schedule = find(scope_of(request).schedules, request.match_info["id"], "Schedule")
+        environment = schedule["_environment"]
+        answer: Dict[str, Any] = {}
+        if schedule["kind"] == "instance":
+            inst = launch_instance(state, environment, dict(schedule["spec"]))
+            answer["instance"], schedule["last_instance_id"] = public(inst), inst["id"]
+        else:
+            job = launch_job(state, environment, dict(schedule["spec"]))
+            answer["job"], schedule["last_job_id"] = public(job), job["id"]
+        schedule.update(last_run_at=_iso(_now()), last_status="launched", run_count=schedule["run_count"] + 1)
+        return envelope({"schedule": public(schedule), **answer})
+
+
+# --- Jobs --------------------------------------------------------------
+
+JOB_LIVE = ("queued", "starting", "running")
+JOB_SPEC_FIELDS = (
+    "command", "gpu_type", "max_runtime_minutes", "gpu_count", "template", "image", "env", "storage_id", "name",
+    "region", "capacity_wait_minutes", "max_retries", "retry_on", "retry_exit_codes", "tags", "webhook_url",
+    "webhook_events", "code", "image_registry_auth", "allow_cpu_container",
+)  # fmt: skip
+GPU_MEMORY_MB = {"H100": 81920, "H100-SXM": 81920, "A100": 40960, "A100-80GB": 81920, "L40S": 46068}
+EXIT = re.compile(r"\bexit\s+(\d+)")
+
+
+def _candidates(gpu_type: Any, gpu_count: int) -> List[Dict[str, Any]]:
+    names = [gpu_type] if isinstance(gpu_type, str) else gpu_type
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ApiFailureError(422, "validation_error", "gpu_type must be a string or a list of strings")
+    known = {offer[0] for offer in GPU_OFFERS}
+    candidates = []
+    for name in names:
+        kind, _, count = name.partition(":")
+        if kind not in known:
+            raise ApiFailureError(422, "validation_error", f"Unknown GPU type {kind!r}")
+        candidates.append({"gpu_type": kind, "gpu_count": int(count) if count.isdigit() else gpu_count})
+    return candidates
+
+
+def _job_spec(body: Dict[str, Any]) -> Dict[str, Any]:
+    """A checked JobSpec from a body (a run's, a rerun's merged one, or a schedule's)."""
+    spec = {k: body[k] for k in JOB_SPEC_FIELDS if body.get(k) is not None}
+    need_str(spec, "command")
+    if "gpu_type" not in spec:
+        raise ApiFailureError(400, "bad_request", "Missing required field: gpu_type")
+    if opt_int(spec, "max_runtime_minutes", 1, 10080) is None:
+        raise ApiFailureError(400, "bad_request", "Missing required field: max_runtime_minutes")
+    opt_int(spec, "gpu_count", 1, 8)
+    opt_int(spec, "capacity_wait_minutes", 0, 1440)
+    opt_int(spec, "max_retries", 0, 10)
+    for key in ("env", "tags"):
+        if key in spec and not (isinstance(spec[key], dict) and all(isinstance(v, str) for v in spec[key].values())):
+            raise ApiFailureError(422, "validation_error", f"{key} must be an object of strings")
+    if spec.get("webhook_url") is not None and not str(spec["webhook_url"]).startswith("https://"):
+        raise ApiFailureError(422, "validation_error", "webhook_url must be https")
+    return spec
+
+
+def launch_job(state: EmulatorState, environment: str, body: Dict[str, Any], **placement: Any) -> Dict[str, Any]:
+    """Submit one job in an environment (the caller holds the lock); ``placement``: group_id, job_index, rerun_of."""
+    spec = _job_spec(body)
+    count = spec.get("gpu_count", 1)
+    candidates = _candidates(spec["gpu_type"], count)
+    first = candidates[0]
+    price = next(offer[1] for offer in GPU_OFFERS if offer[0] == first["gpu_type"]) * first["gpu_count"]
+    state.check_launch(environment, price)
+    now = _now()
+    job: Dict[str, Any] = {
+        "id": _new_id("job"),
+        "name": spec.get("name") or spec["command"].split()[0][:40],
+        "status": "queued",
+        "command": spec["command"],
+        "gpu_type": first["gpu_type"],
+        "gpu_count": first["gpu_count"],
+        "gpu_candidates": candidates,
+        "max_runtime_minutes": spec["max_runtime_minutes"],
+        "template": spec.get("template"),
+        "image": spec.get("image"),
+        "env_keys": sorted({*spec.get("env", {}), *state.scopes[environment].secrets}),
+        "storage_id": spec.get("storage_id"),
+        "capacity_wait_minutes": spec.get("capacity_wait_minutes", 30),
+        "queue_reason": None,
+        "attempt": 1,
+        "max_retries": spec.get("max_retries", 0),
+        "retry_on": spec.get("retry_on", []),
+        "retry_exit_codes": spec.get("retry_exit_codes", []),
+        "attempts": [],
+        "exit_code": None,
+        "error": None,
+        "instance_id": None,
+        "environment_id": _environment_id(state, environment),
+        "tags": spec.get("tags", {}),
+        "group_id": placement.get("group_id"),
+        "job_index": placement.get("job_index", 0),
+        "rerun_of": placement.get("rerun_of"),
+        "webhook_url": spec.get("webhook_url"),
+        "webhook_events": spec.get("webhook_events", []),
+        "started_at": None,
+        "ended_at": None,
+        "cost_per_hour": price,
+        "cost_usd": 0.0,
+        "log_bytes": 0,
+        "logs_truncated": False,
+        "code": _job_code(state, spec.get("code")),
+        "allow_cpu_container": spec.get("allow_cpu_container", False),
+        "image_registry_auth": spec.get("image_registry_auth"),
+        "artifacts_count": 0,
+        "created_at": _iso(now),
+        "_spec": spec,
+        "_environment": environment,
+        "_submitted": now,
+        "_chunks": [],
+        "_events": [],
+        "_metrics": [],
+        "_artifacts": {},
+        "_phase": 0,
+    }
+    _job_event(job, "created", None)
+    _job_event(job, "queued", None)
+    state.scopes[environment].jobs[job["id"]] = job
+    return job
+
+
+def _job_code(state: EmulatorState, code: Any) -> Optional[Dict[str, Any]]:
+    if code is None:
+        return None
+    if not isinstance(code, dict):
+        raise ApiFailureError(422, "validation_error", "code must be an object")
+    if "upload_id" in code:
+        upload = state.uploads.get(code["upload_id"])
+        if upload is None or not upload["_received"]:
+            raise ApiFailureError(422, "validation_error", "code.upload_id names no finished upload")
+        return {"source": "upload", "ref": upload["upload_id"], "sha256": upload["_sha256"]}
+    if isinstance(code.get("git"), dict) and code["git"].get("url"):
+        git = code["git"]
+        return {"source": "git", "url": git["url"], "ref": git.get("ref") or "main", "commit": "0" * 40}
+    raise ApiFailureError(422, "validation_error", "code needs upload_id or git")
+
+
+def _job_event(job: Dict[str, Any], kind: str, detail: Any, attempt: Optional[int] = None) -> None:
+    job["_events"].append({"at": _iso(_now()), "kind": kind, "detail": detail, "attempt": attempt})
+
+
+def _log(job: Dict[str, Any], text: str) -> None:
+    chunks = job["_chunks"]
+    chunks.append({"seq": len(chunks) + 1, "ts": _iso(_now()), "text": text})
+    job["log_bytes"] += len(text.encode())
+
+
+# Where a job is, as a share of its run: queued, then starting, then running, then ended.
+JOB_PHASES = ((0.1, "starting"), (0.25, "running"), (1.0, "ended"))
+
+
+def advance_job(state: EmulatorState, job: Dict[str, Any]) -> None:
+    """Move a live job on to where its clock says it is (the caller holds the lock)."""
+    if job["status"] not in JOB_LIVE:
+        return
+    elapsed = (_now() - job["_submitted"]).total_seconds()
+    while job["_phase"] < len(JOB_PHASES) and elapsed >= JOB_PHASES[job["_phase"]][0] * state.job_seconds:
+        phase = JOB_PHASES[job["_phase"]][1]
+        job["_phase"] += 1
+        if phase == "starting":
+            job["status"], job["instance_id"] = "starting", _new_id("inst")
+            _job_event(job, "launch_attempt", {"gpu_type": job["gpu_type"]}, 1)
+        elif phase == "running":
+            _job_starts(state, job)
+        else:
+            _job_ends(state, job)
+
+
+def _job_starts(state: EmulatorState, job: Dict[str, Any]) -> None:
+    job["status"], job["started_at"] = "running", _iso(_now())
+    job["attempts"] = [
+        {"attempt": 1, "status": "running", "gpu_type": job["gpu_type"], "gpu_count": job["gpu_count"],
+         "deployment_id": job["instance_id"], "exit_code": None, "error": None, "started_at": job["started_at"],
+         "ended_at": None, "cost_usd": 0.0, "region": "us-east"}
+    ]  # fmt: skip
+    _job_event(job, "started", None, 1)
+    _log(job, f"$ {job['command']}\n")
+    for line in range(state.log_lines):
+        _log(job, f"step {line + 1}/{state.log_lines}\n")
+    _metric(job)
+
+
+def _metric(job: Dict[str, Any]) -> None:
+    total = GPU_MEMORY_MB.get(job["gpu_type"], 24576)
+    gpus = [
+        {"util": round(random.uniform(40, 100), 1), "mem_used_mb": random.randint(1024, total), "mem_total_mb": total}  # noqa: S311
+        for _ in range(job["gpu_count"])
+    ]
+    job["_metrics"].append({"at": _iso(_now()), "gpus": gpus})
+
+
+def _job_ends(state: EmulatorState, job: Dict[str, Any]) -> None:
+    found = EXIT.search(job["command"])
+    code = int(found.group(1)) if found else 0
+    job["status"], job["exit_code"], job["ended_at"] = ("failed" if code else "succeeded"), code, _iso(_now())
+    if code:
+        job["error"] = f"The command exited with code {code}"
+    _log(job, f"exit code {code}\n")
+    _metric(job)
+    _job_event(job, "exited", {"exit_code": code}, 1)
+    _settle(state, job)
+    job["_artifacts"] = {"result.txt": _artifact(f"{job['id']} {job['status']}\n".encode())}
+    if state.artifact_bytes:
+        job["_artifacts"]["model.bin"] = _generated_artifact(state.artifact_bytes)
+    job["artifacts_count"] = len(job["_artifacts"])
+
+
+def _settle(state: EmulatorState, job: Dict[str, Any]) -> None:
+    """Close the job's attempt and charge for the time it ran."""
+    started = job["started_at"]
+    hours = (
+        0.0
+        if started is None
+        else (_now() - datetime.fromisoformat(started.replace("Z", "+00:00"))).total_seconds() / 3600
+    )
+    job["cost_usd"] = round(job["cost_per_hour"] * hours, 6)
+    for attempt in job["attempts"]:
+        attempt.update(
+            status=job["status"], exit_code=job["exit_code"], ended_at=job["ended_at"], cost_usd=job["cost_usd"]
+        )
+    if job["cost_usd"]:
+        state.charge(job["_environment"], job["cost_usd"], f"Job {job['name']}")
+
+
+ARTIFACT_PATTERN = bytes(range(256)) * 4096  # 1 MiB
+
+
+def _artifact(content: bytes) -> Dict[str, Any]:
+    return {
+        "bytes": len(content),
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "_content": content,
+        "_token": uuid.uuid4().hex,
+    }
+
+
+def _generated_artifact(size: int) -> Dict[str, Any]:
+    """A large artifact made of a repeated pattern, never held whole: its sha256 computed piece by piece."""
+    digest = hashlib.sha256()
+    for piece in _pattern(size):
+        digest.update(piece)
+    return {"bytes": size, "sha256": digest.hexdigest(), "_content": None, "_token": uuid.uuid4().hex}
+
+
+def _pattern(size: int) -> Iterator[bytes]:
+    left = size
+    while left > 0:
+        piece = ARTIFACT_PATTERN[: min(left, len(ARTIFACT_PATTERN))]
+        left -= len(piece)
+        yield piece
+
+
+def _job(request: web.Request) -> Dict[str, Any]:
+    state = state_of(request)
+    job = find(scope_of(request).jobs, request.match_info["id"], "Job")
+    advance_job(state, job)
+    return job
+
+
+Answer = Callable[[], Dict[str, Any]]  # what a keyed POST made, as it is now
+
+
+def _keyed(request: web.Request, make: Callable[[], Answer]) -> web.Response:
+    """Answer a keyed POST: the same Idempotency-Key answers what the first request made (the caller holds the lock)."""
+    state = state_of(request)
+    key = request.headers.get("Idempotency-Key")
+    answer = state.job_answers.get((route_label(request), key)) if key else None
+    if answer is not None:
+        return envelope(answer())
+    answer = make()
+    if key:
+        state.job_answers[(route_label(request), key)] = answer
+    return envelope(answer(), status=201)
+
+
+@routes.post(f"{API}/jobs")
+async def run_jobs(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    state = state_of(request)
+    environment = request.query.get("environment") or "main"
+    with state.lock:
+        if body.get("count") is None and body.get("params") is None:
+            return _keyed(request, lambda: _one_job(state, environment, body))
+        return _keyed(request, lambda: _group(state, environment, body))
+
+
+def _one_job(state: EmulatorState, environment: str, body: Dict[str, Any]) -> Answer:
+    job = launch_job(state, environment, body)
+    secret = _new_id("whsec") if job["webhook_url"] else None  # shown in the submit answer only
+    return lambda: {**_fresh(state, job), "webhook_secret": secret}
+
+
+def _fresh(state: EmulatorState, job: Dict[str, Any]) -> Dict[str, Any]:
+    advance_job(state, job)
+    return public(job)
+
+
+def _group(state: EmulatorState, environment: str, body: Dict[str, Any]) -> Answer:
+    count, params = body.get("count"), body.get("params")
+    if count is not None and params is not None:
+        raise ApiFailureError(422, "validation_error", "Give count or params, not both")
+    if params is not None and not (isinstance(params, list) and params and all(isinstance(p, dict) for p in params)):
+        raise ApiFailureError(422, "validation_error", "params must be a non-empty list of objects")
+    total = opt_int(body, "count", 1, 1000) or len(params or [])
+    group: Dict[str, Any] = {
+        "id": _new_id("grp"),
+        "count": total,
+        "max_parallel": opt_int(body, "max_parallel", 1) or total,
+        "created_at": _iso(_now()),
+        "_environment": environment,
+        "_jobs": [],
+    }
+    for index in range(total):
+        spec = dict(body)
+        if params is not None:
+            spec["env"] = {**(body.get("env") or {}), **{k: str(v) for k, v in params[index].items()}}
+        job = launch_job(state, environment, spec, group_id=group["id"], job_index=index)
+        group["_jobs"].append(job["id"])
+    state.scopes[environment].groups[group["id"]] = group
+    secret = _new_id("whsec") if body.get("webhook_url") else None
+
+    def answer() -> Dict[str, Any]:
+        jobs = [_fresh(state, job) for job in _group_jobs(state, group)]
+        return {**group_view(state, group), "jobs": jobs, "webhook_secret": secret}
+
+    return answer
+
+
+def _group_jobs(state: EmulatorState, group: Dict[str, Any]) -> List[Dict[str, Any]]:
+    jobs = state.scopes[group["_environment"]].jobs
+    return [jobs[i] for i in group["_jobs"] if i in jobs]
+
+
+def group_view(state: EmulatorState, group: Dict[str, Any]) -> Dict[str, Any]:
+    jobs = _group_jobs(state, group)
+    for job in jobs:
+        advance_job(state, job)
+    counts = Counter(job["status"] for job in jobs)
+    return {**public(group), "status_counts": dict(counts), "cost_usd": round(sum(j["cost_usd"] for j in jobs), 6)}
+
+
+@routes.get(f"{API}/jobs")
+async def list_jobs(request: web.Request) -> web.Response:
+    query = request.query
+    limit = query.get("limit", "20")
+    if not limit.isdigit() or not 1 <= int(limit) <= 100:
+        raise ApiFailureError(422, "validation_error", "limit must be 1-100")
+    after = _parse_time(query["created_after"]) if query.get("created_after") else None
+    state = state_of(request)
+    with state.lock:
+        jobs = list(scope_of(request).jobs.values())
+        for job in jobs:
+            advance_job(state, job)
+        jobs = [j for j in jobs if _job_matches(j, query) and (after is None or j["_submitted"] > after)]
+        jobs.sort(key=lambda j: j["_submitted"], reverse=True)
+        cursor = query.get("cursor", "c_0")
+        start = int(cursor[2:]) if cursor.startswith("c_") and cursor[2:].isdigit() else 0
+        page = jobs[start : start + int(limit)]
+        more = start + len(page) < len(jobs)
+        meta = {
+            "total": len(jobs),
+            "hasMore": more,
+            "cursor": f"c_{start + len(page)}" if more else None,
+            "requestId": _new_id("req"),
+        }
+        return envelope([public(j) for j in page], meta=meta)
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(_run_at(value).replace("Z", "+00:00"))
+
+
+def _job_matches(job: Dict[str, Any], query: Any) -> bool:
+    statuses = query.get("status")
+    if statuses and job["status"] not in statuses.split(","):
+        return False
+    for tag in query.getall("tag", []):
+        key, _, value = tag.partition(":")
+        if job["tags"].get(key) != value:
+            return False
+    for name in ("group_id", "gpu_type"):
+        if query.get(name) and job[name] != query[name]:
+            return False
+    return not query.get("q") or query["q"].lower() in f"{job['name']} {job['command']}".lower()
+
+
+@routes.get(f"{API}/jobs/{{id}}")
+async def get_job(request: web.Request) -> web.Response:
+    with state_of(request).lock:
+        return envelope(public(_job(request)))
+
+
+@routes.post(f"{API}/jobs/{{id}}/cancel")
+async def cancel_job(request: web.Request) -> web.Response:
+    state = state_of(request)
+    with state.lock:
+        job = _job(request)
+        if job["status"] in JOB_LIVE:
+            _cancel(state, job)
+        elif job["status"] != "cancelled":
+            raise ApiFailureError(409, "conflict", f"Job {job['id']} already ended: {job['status']}")
+        return envelope(public(job))
+
+
+def _cancel(state: EmulatorState, job: Dict[str, Any]) -> None:
+    job.update(status="cancelled", ended_at=_iso(_now()), error="Cancelled by the user")
+    _job_event(job, "cancelled", None, 1 if job["attempts"] else None)
+    _settle(state, job)
+
+
+@routes.delete(f"{API}/jobs/{{id}}")
+async def delete_job(request: web.Request) -> web.Response:
+    with state_of(request).lock:
+        job = _job(request)
+        if job["status"] in JOB_LIVE:
+            raise ApiFailureError(409, "conflict", f"Job {job['id']} is still {job['status']}: cancel it first")
+        del scope_of(request).jobs[job["id"]]
+        return envelope({"deleted": True})
+
+
+@routes.post(f"{API}/jobs/{{id}}/rerun")
+async def rerun_job(request: web.Request) -> web.Response:
+    overrides = await json_body(request)
+    state = state_of(request)
+    with state.lock:
+        old = _job(request)
+
+        def make() -> Answer:
+            spec = {**old["_spec"], **{k: v for k, v in overrides.items() if k != "env"}}  # a null clears
+            if "env" in overrides:
+                spec["env"] = {**old["_spec"].get("env", {}), **(overrides["env"] or {})}
+            job = launch_job(state, old["_environment"], spec, rerun_of=old["id"])
+            return lambda: _fresh(state, job)
+
+        return _keyed(request, make)
+
+
+LOG_HOLD = 25.0
+
+
+@routes.get(f"{API}/jobs/{{id}}/logs")
+async def job_logs(request: web.Request) -> web.Response:
+    query = request.query
+    after = int(query.get("after", "0")) if query.get("after", "0").isdigit() else -1
+    if after < 0:
+        raise ApiFailureError(422, "validation_error", "after must be a whole number")
+    limit = int(query["limit"]) if query.get("limit", "").isdigit() else 1000
+    state = state_of(request)
+    held_until = _now() + timedelta(seconds=min(LOG_HOLD, state.log_hold)) if query.get("follow") == "true" else None
+    while True:
+        with state.lock:
+            job = _job(request)
+            chunks = [c for c in job["_chunks"] if c["seq"] > after][:limit]
+            ended = job["status"] not in JOB_LIVE
+            if chunks or ended or held_until is None or _now() >= held_until:
+                cursor = chunks[-1]["seq"] if chunks else max(after, 0)
+                done = ended and cursor >= len(job["_chunks"])
+                logs = {
+                    "job_id": job["id"],
+                    "status": job["status"],
+                    "chunks": chunks,
+                    "cursor": cursor,
+                    "truncated": False,
+                    "done": done,
+                }
+                return envelope(logs)
+        await asyncio.sleep(0.05)
+
+
+@routes.get(f"{API}/jobs/{{id}}/events")
+async def job_events(request: web.Request) -> web.Response:
+    with state_of(request).lock:
+        return listing(list(_job(request)["_events"]))
+
+
+@routes.get(f"{API}/jobs/{{id}}/metrics")
+async def job_metrics(request: web.Request) -> web.Response:
+    step = request.query.get("step")
+    if step is not None and not (step.isdigit() and 60 <= int(step) <= 86400):
+        raise ApiFailureError(422, "validation_error", "step must be 60-86400 seconds")
+    with state_of(request).lock:
+        return listing(list(_job(request)["_metrics"]))
+
+
+@routes.get(f"{API}/jobs/{{id}}/artifacts")
+async def job_artifacts(request: web.Request) -> web.Response:
+    with state_of(request).lock:
+        found = _job(request)["_artifacts"]
+        return listing([{"path": path, **public(a)} for path, a in sorted(found.items())])
+
+
+@routes.get(f"{API}/jobs/{{id}}/artifacts/{{path:.+}}")
+async def job_artifact(request: web.Request) -> web.Response:
+    with state_of(request).lock:
+        artifact = _job(request)["_artifacts"].get(request.match_info["path"])
+        if artifact is None:
+            raise ApiFailureError(404, "not_found", "Artifact not found")
+        location = f"{_origin(request)}{STORAGE}/artifacts/{artifact['_token']}"
+        return web.Response(status=302, headers={"Location": location})
+
+
+def storage_refusal(status: int, code: str) -> web.Response:
+    """How object storage says no: XML, not the API's envelope."""
+    return web.Response(status=status, text=f"<Error><Code>{code}</Code></Error>", content_type="application/xml")
+
+
+def _origin(request: web.Request) -> str:
+    """The scheme, host and port the request came to: signed URLs point back at the emulator itself."""
+    return f"{request.scheme}://{request.host}"
+
+
+@routes.get(f"{STORAGE}/artifacts/{{token}}")
+async def signed_artifact(request: web.Request) -> web.StreamResponse:
+    state = state_of(request)
+    with state.lock:
+        artifact = next(
+            (
+                a
+                for s in state.scopes.values()
+                for j in s.jobs.values()
+                for a in j["_artifacts"].values()
+                if a["_token"] == request.match_info["token"]
+            ),
+            None,
+        )
+    if artifact is None:
+        return storage_refusal(403, "AccessDenied")
+    response = web.StreamResponse(
+        headers={"Content-Type": "application/octet-stream", "Content-Length": str(artifact["bytes"])}
+    )
+    await response.prepare(request)
+    content = artifact["_content"]
+    pieces = [content] if content is not None else _pattern(artifact["bytes"])
+    return await write_stream(request, response, pieces, counter="abandoned_downloads")
+
+
+# --- Code uploads ----------------------------------------------------------
+
+
+@routes.post(f"{API}/jobs/uploads")
+async def create_upload(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    size = opt_int(body, "bytes", 1, MAX_UPLOAD)
+    if size is None:
+        raise ApiFailureError(400, "bad_request", "Missing required field: bytes")
+    sha256 = opt_str(body, "sha256")
+    state = state_of(request)
+    with state.lock:
+        known = state.uploads_by_sha.get(sha256) if sha256 else None
+        if known is not None and known["_received"]:
+            return envelope({**public(known), "url": None, "url_expires_at": None})
+        now = _now()
+        upload: Dict[str, Any] = {
+            "upload_id": _new_id("upl"),
+            "expires_at": _iso(now + timedelta(hours=24)),
+            "max_bytes": MAX_UPLOAD,
+            "url": None,
+            "url_expires_at": _iso(now + timedelta(hours=1)),
+            "_bytes": size,
+            "_sha256": sha256,
+            "_received": False,
+        }
+        upload["url"] = f"{_origin(request)}{STORAGE}/uploads/{upload['upload_id']}"
+        state.uploads[upload["upload_id"]] = upload
+        if sha256:
+            state.uploads_by_sha[sha256] = upload
+        return envelope(public(upload), status=201)
+
+
+@routes.put(f"{STORAGE}/uploads/{{id}}")
+async def put_upload(request: web.Request) -> web.Response:
+    state = state_of(request)
+    with state.lock:
+        upload = state.uploads.get(request.match_info["id"])
+    if upload is None:
+        return storage_refusal(403, "AccessDenied")
+    digest, size = hashlib.sha256(), 0
+    async for piece in request.content.iter_chunked(1024 * 1024):
+        digest.update(piece)
+        size += len(piece)
+    if size != upload["_bytes"] or (upload["_sha256"] and digest.hexdigest() != upload["_sha256"]):
+        return storage_refusal(400, "BadDigest")
+    with state.lock:
+        upload.update(_received=True, _sha256=digest.hexdigest())
+    return web.Response(status=200)
+
+
+# --- Job groups ----------------------------------------------------------
+
+
+@routes.get(f"{API}/job-groups/{{id}}")
+async def get_job_group(request: web.Request) -> web.Response:
+    state = state_of(request)
+    with state.lock:
+        return envelope(group_view(state, find(scope_of(request).groups, request.match_info["id"], "Job group")))
+
+
+@routes.post(f"{API}/job-groups/{{id}}/cancel")
+async def cancel_job_group(request: web.Request) -> web.Response:
+    state = state_of(request)
+    with state.lock:
+        group = find(scope_of(request).groups, request.match_info["id"], "Job group")
+        for job in _group_jobs(state, group):
+            advance_job(state, job)
+            if job["status"] in JOB_LIVE:
+                _cancel(state, job)
+        return envelope(group_view(state, group))
 
 
 # --- Crates ------------------------------------------------------------
@@ -1580,7 +2386,9 @@ async def _answer_headers(request: web.Request, response: web.StreamResponse) ->
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     key = _bearer(request)
     state = state_of(request)
-    public_file = request.path.startswith(f"{V1}/files/")
+    public_file = request.path.startswith((f"{V1}/files/", f"{STORAGE}/"))
+    if request.path.startswith(f"{STORAGE}/") and "Authorization" in request.headers:
+        return storage_refusal(400, "InvalidArgument")  # a presigned URL refuses a second kind of auth
     known = key is not None and key.startswith("rc_live_") and (state.api_keys is None or key in state.api_keys)
     if not known and not public_file:
         return error_for(request, 401, "invalid_api_key", "Invalid or missing API key")
@@ -1809,6 +2617,13 @@ class Emulator:
         """Set the workspace balance."""
         self.state.set_credits(amount)
 
+    def set_budget(self, monthly_usd: Optional[float], *, spent: float = 0.0, environment: str = "main") -> None:
+        """Give an environment a monthly budget and a month-to-date spend (launches past it get 402 BUDGET_REACHED)."""
+        with self.state.lock:
+            env = self.state.environment_named(environment) or self.state.add_environment(environment)
+            remaining = None if monthly_usd is None else round(max(monthly_usd - spent, 0.0), 6)
+            env.update(monthly_budget_usd=monthly_usd, month_to_date_usd=spent, budget_remaining_usd=remaining)
+
     def add_volume(self, volume_id: str, name: str, size_gb: int = 100, *, environment: str = "main") -> None:
         """Place a volume with a chosen id, as if made earlier."""
         now = _now()
@@ -1844,8 +2659,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8787)
     parser.add_argument("--start-delay", type=float, nargs=2, default=(1.0, 3.0), metavar=("MIN", "MAX"))
+    parser.add_argument(
+        "--job-seconds", type=float, default=None, help="seconds from a job's submit to its end (default 3)"
+    )
     args = parser.parse_args(argv)
-    state = EmulatorState(start_delay=tuple(args.start_delay))
+    state = EmulatorState(start_delay=tuple(args.start_delay), job_seconds=args.job_seconds)
     try:
         listener = socket.create_server((args.host, args.port))
     except OSError as exc:

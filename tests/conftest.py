@@ -48,7 +48,9 @@ def connect(mode: str) -> Iterator[Callable[..., Any]]:
 
 @pytest.fixture
 def emu(runcrate_emulator: Any) -> Any:
-    runcrate_emulator.state.start_delay = (0.0, 0.0)
+    state = runcrate_emulator.state
+    state.start_delay = (0.0, 0.0)
+    state.job_seconds, state.log_lines, state.log_hold, state.artifact_bytes = 0.3, 3, 25.0, 0
     return runcrate_emulator
 
 

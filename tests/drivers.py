@@ -26,6 +26,10 @@ class SyncDriver:
     def close(self) -> None:
         self.session.close()
 
+    def items(self, op: str, *args: Any, **kwargs: Any) -> List[Any]:
+        """Every item of an iterating function (``list_all_jobs``, ``follow_job_logs``)."""
+        return list(getattr(runcrate, op)(self.session, *args, **kwargs))
+
     # Streams, whatever their mode: all chunks, the next one, or stop early.
     def chunks(self, stream: Any) -> List[Any]:
         return list(stream)
@@ -63,6 +67,9 @@ class AsyncDriver:
             return [chunk async for chunk in stream]
 
         return self.run(collect())
+
+    def items(self, op: str, *args: Any, **kwargs: Any) -> List[Any]:
+        return self.chunks(getattr(runcrate_async, op)(self.session, *args, **kwargs))
 
     def next_chunk(self, stream: Any) -> Any:
         return self.run(stream.__anext__())

@@ -1,8 +1,7 @@
 """Every method of the official client (runcrate-sdk 0.5.0) exists on both clients and takes its arguments.
 
 ``official_surface.txt`` lists them as ``inspect.signature`` shows them on the
-official client. A method still to come is named in PENDING; the list may
-only shrink: a pending method that appears fails the test until it leaves it.
+official client.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import runcrate
 import runcrate_async
 
 LINES = (Path(__file__).parent / "official_surface.txt").read_text(encoding="utf-8").splitlines()
-PENDING_NAMESPACES = ("jobs", "job_groups", "schedules")
 
 
 class Parameter(NamedTuple):
@@ -75,18 +73,11 @@ def method_of(client: Any, path: str) -> Optional[Any]:
     return target
 
 
-def pending(path: str) -> bool:
-    return path.split(".")[0] in PENDING_NAMESPACES
-
-
 @pytest.mark.parametrize("path,official", SURFACE, ids=[path for path, _ in SURFACE])
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_the_official_method_takes_its_arguments(path: str, official: List[Parameter], kind: str) -> None:
     make = runcrate.Runcrate if kind == "sync" else runcrate_async.AsyncRuncrate
     method = method_of(make(api_key="rc_live_surface_0000000000"), path)
-    if pending(path):
-        assert method is None, f"{path} exists now: take its namespace out of PENDING_NAMESPACES"
-        return
     assert method is not None, f"{path} is missing"
     ours = list(inspect.signature(method).parameters.values())
     ours = [p for p in ours if p.name != "session"]

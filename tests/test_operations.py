@@ -42,14 +42,40 @@ WORKSPACE: Dict[str, Tuple[str, Tuple[Any, ...], Dict[str, Any]]] = {
     ),
     "list_payment_methods": ("GET /api/v1/billing/payment-methods", (), {}),
 }
-ROWS = {**INFRASTRUCTURE, **INFERENCE, **WORKSPACE}
+SPEC = {"command": "echo", "gpu_type": "H100", "max_runtime_minutes": 5}
+JOBS: Dict[str, Tuple[str, Tuple[Any, ...], Dict[str, Any]]] = {
+    "create_schedule": ("POST /api/v1/schedules", (), {"kind": "job", "spec": SPEC, "cron": "0 3 * * *"}),
+    "list_schedules": ("GET /api/v1/schedules", (), {}),
+    "get_schedule": ("GET /api/v1/schedules/*", ("sch_1",), {}),
+    "update_schedule": ("PATCH /api/v1/schedules/*", ("sch_1",), {"enabled": False}),
+    "delete_schedule": ("DELETE /api/v1/schedules/*", ("sch_1",), {}),
+    "run_schedule_now": ("POST /api/v1/schedules/*/run-now", ("sch_1",), {}),
+    "run_job": ("POST /api/v1/jobs", (), SPEC),
+    "run_job_group": ("POST /api/v1/jobs", (), {**SPEC, "count": 2}),
+    "rerun_job": ("POST /api/v1/jobs/*/rerun", ("job_1",), {}),
+    "list_jobs": ("GET /api/v1/jobs", (), {}),
+    "get_job": ("GET /api/v1/jobs/*", ("job_1",), {}),
+    "cancel_job": ("POST /api/v1/jobs/*/cancel", ("job_1",), {}),
+    "delete_job": ("DELETE /api/v1/jobs/*", ("job_1",), {}),
+    "get_job_logs": ("GET /api/v1/jobs/*/logs", ("job_1",), {}),
+    "list_job_events": ("GET /api/v1/jobs/*/events", ("job_1",), {}),
+    "get_job_metrics": ("GET /api/v1/jobs/*/metrics", ("job_1",), {}),
+    "list_job_artifacts": ("GET /api/v1/jobs/*/artifacts", ("job_1",), {}),
+    "get_job_artifact_url": ("GET /api/v1/jobs/*/artifacts/*", ("job_1", "out/model.bin"), {}),
+    "create_job_upload": ("POST /api/v1/jobs/uploads", (), {"bytes": 10, "sha256": "a" * 64}),
+    "get_job_group": ("GET /api/v1/job-groups/*", ("grp_1",), {}),
+    "cancel_job_group": ("POST /api/v1/job-groups/*/cancel", ("grp_1",), {}),
+}
+ERRORS = {**INFERENCE, **WORKSPACE, **JOBS}
+ROWS = {**INFRASTRUCTURE, **ERRORS}
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
 
 def client_methods() -> Dict[str, str]:
     """operation name -> the client method that sends it (``instances.get``), read off the namespace table."""
     found: Dict[str, str] = {}
-    for _, namespace in runcrate.Client.NAMESPACES:
+    kinds = [v for v in vars(runcrate).values() if isinstance(v, type) and issubclass(v, runcrate.Namespace)]
+    for namespace in kinds:
         for attribute, value in vars(namespace).items():
             if isinstance(value, runcrate.bound) and isinstance(value.fn, runcrate.Operation):
                 found.setdefault(value.fn.__name__, f"{namespace.path}.{attribute}")
@@ -74,9 +100,9 @@ def test_every_operation_has_a_readme_row(name: str) -> None:
     assert re.search(rf"^\|.*`{name}`", README, re.MULTILINE), f"README's table lacks {name}"
 
 
-@pytest.mark.parametrize("name", sorted({**INFERENCE, **WORKSPACE}))
+@pytest.mark.parametrize("name", sorted(ERRORS))
 def test_every_operation_raises_the_typed_error_once(connect: Callable[..., Any], emu: Any, name: str) -> None:
-    pattern, args, kwargs = {**INFERENCE, **WORKSPACE}[name]
+    pattern, args, kwargs = ERRORS[name]
     method, path = pattern.split(" ")
     body = {"error": {"code": "nope", "message": "not here", "type": "invalid_request_error"}}
     emu.fail(path, method=method, status=404, body=body)
