@@ -92,7 +92,7 @@ if TYPE_CHECKING:
 # 1. Version and defaults
 # ======================================================================
 
-__version__ = "0.10.0"
+__version__ = "1.0.0"
 
 DEFAULT_BASE_URL = "https://www.runcrate.ai"
 DEFAULT_INFERENCE_URL = "https://api.runcrate.ai"
@@ -2184,7 +2184,7 @@ class JobEvent(Model):
 
     at: datetime
     kind: str
-    detail: Optional[Any] = None
+    detail: Optional[str] = None
     attempt: Optional[int] = None
     extra: CatchAll = field(default_factory=dict, repr=False)
 

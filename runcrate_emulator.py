@@ -212,13 +212,18 @@ class ApiFailureError(Exception):
         self.status, self.code, self.message, self.details = status, code, message, details
 
 
+def _starter_secret() -> Dict[str, Any]:
+    """The secret every environment starts with (by key; the value stays private)."""
+    return {"key": "EMULATOR_TOKEN", "sensitive": True, "updated_at": _iso(_now()), "_value": "emulated"}
+
+
 @dataclass
 class Scope:
     """The resources of one environment."""
 
     instances: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     volumes: Dict[str, Dict[str, Any]] = field(default_factory=dict)
-    secrets: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # by key; the value stays private
+    secrets: Dict[str, Dict[str, Any]] = field(default_factory=lambda: {"EMULATOR_TOKEN": _starter_secret()})
     crates: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     schedules: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     jobs: Dict[str, Dict[str, Any]] = field(default_factory=dict)
@@ -1487,7 +1492,7 @@ def advance_job(state: EmulatorState, job: Dict[str, Any]) -> None:
         job["_phase"] += 1
         if phase == "starting":
             job["status"], job["instance_id"] = "starting", _new_id("inst")
-            _job_event(job, "launch_attempt", {"gpu_type": job["gpu_type"]}, 1)
+            _job_event(job, "launch_attempt", f"{job['gpu_count']}x {job['gpu_type']}", 1)
         elif phase == "running":
             _job_starts(state, job)
         else:
@@ -1525,7 +1530,7 @@ def _job_ends(state: EmulatorState, job: Dict[str, Any]) -> None:
         job["error"] = f"The command exited with code {code}"
     _log(job, f"exit code {code}\n")
     _metric(job)
-    _job_event(job, "exited", {"exit_code": code}, 1)
+    _job_event(job, "exited", f"exit code {code}", 1)
     _settle(state, job)
     job["_artifacts"] = {"result.txt": _artifact(f"{job['id']} {job['status']}\n".encode())}
     if state.artifact_bytes:

@@ -47,8 +47,8 @@ def test_secrets_are_names_sorted_and_per_environment(connect: Any, emu: Any) ->
     emu.set_secret("HF_TOKEN", "another-value")
     emu.set_secret("ONLY_STAGING", "x", environment="staging")
     secrets = connect(emu.url)("list_secrets")
-    assert [s.key for s in secrets] == ["HF_TOKEN", "WANDB_KEY"] and secrets[1].sensitive is True
-    assert [s.key for s in connect(emu.url, environment="staging")("list_secrets")] == ["ONLY_STAGING"]
+    assert [s.key for s in secrets] == ["EMULATOR_TOKEN", "HF_TOKEN", "WANDB_KEY"] and secrets[2].sensitive is True
+    assert [s.key for s in connect(emu.url, environment="staging")("list_secrets")] == ["EMULATOR_TOKEN", "ONLY_STAGING"]
     assert "s3cr3t" not in repr(secrets) and "s3cr3t" not in json.dumps([s.to_dict() for s in secrets], default=str)
 
 
@@ -66,7 +66,7 @@ def test_the_client_namespaces(emu: Any) -> None:
     with emu.make_client() as client:
         made = client.environments.create(name="ci")
         assert client.environments.get(made.id).name == "ci"
-        assert [s.key for s in client.secrets.list()] == ["A"]
+        assert [s.key for s in client.secrets.list()] == ["A", "EMULATOR_TOKEN"]
         client.environments.delete(made.id)
 
 

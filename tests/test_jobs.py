@@ -24,7 +24,7 @@ def wait(api: Any, job: runcrate.Job) -> runcrate.Job:
 def test_a_job_runs_to_its_end_and_tells_what_it_did(api: Any) -> None:
     job = run(api, env={"SEED": "1"}, tags={"team": "vision"}, gpu_count=2)
     assert isinstance(job, runcrate.Job) and job.status == "queued" and not job.is_final
-    assert job.env_keys == ["SEED"] and job.tags == {"team": "vision"} and job["id"] == job.id
+    assert job.env_keys == ["EMULATOR_TOKEN", "SEED"] and job.tags == {"team": "vision"} and job["id"] == job.id
     seen: List[str] = []
     final = api(
         "wait_for_job", job.id, poll_interval=0.05, max_poll_interval=0.1, on_status=lambda j: seen.append(j.status)
@@ -108,7 +108,7 @@ def test_a_budget_reached_is_a_402_carrying_the_key(api: Any, emu: Any) -> None:
 def test_a_rerun_overrides_merges_env_and_clears_with_none(api: Any) -> None:
     old = wait(api, run(api, env={"A": "1"}, webhook_url="https://hooks.example.com/runcrate/done"))
     again = api("rerun_job", old.id, env={"B": "2"}, webhook_url=None, idempotency_key="rerun-1")
-    assert again.rerun_of == old.id and again.env_keys == ["A", "B"] and again.webhook_url is None
+    assert again.rerun_of == old.id and again.env_keys == ["A", "B", "EMULATOR_TOKEN"] and again.webhook_url is None
     assert api("rerun_job", old.id, idempotency_key="rerun-1").id == again.id  # the same key answers the same job
 
 
@@ -174,7 +174,7 @@ def test_a_group_by_count_or_params(api: Any, emu: Any) -> None:
     assert isinstance(group, runcrate.SubmittedJobGroup) and group.count == 3 and len(group.jobs) == 3
     assert [j.job_index for j in group.jobs] == [0, 1, 2] and {j.group_id for j in group.jobs} == {group.id}
     swept = api("run_job_group", **SPEC, params=[{"LR": "0.1"}, {"LR": "0.01"}], env={"SEED": "1"})
-    assert [j.env_keys for j in swept.jobs] == [["LR", "SEED"], ["LR", "SEED"]]
+    assert [j.env_keys for j in swept.jobs] == [["EMULATOR_TOKEN", "LR", "SEED"]] * 2
     assert len(api("list_jobs", group_id=swept.id)) == 2
     fetched = api("get_job_group", group.id)
     assert isinstance(fetched, runcrate.JobGroup) and sum((fetched.status_counts or {}).values()) == 3
