@@ -48,7 +48,8 @@ def test_secrets_are_names_sorted_and_per_environment(connect: Any, emu: Any) ->
     emu.set_secret("ONLY_STAGING", "x", environment="staging")
     secrets = connect(emu.url)("list_secrets")
     assert [s.key for s in secrets] == ["EMULATOR_TOKEN", "HF_TOKEN", "WANDB_KEY"] and secrets[2].sensitive is True
-    assert [s.key for s in connect(emu.url, environment="staging")("list_secrets")] == ["EMULATOR_TOKEN", "ONLY_STAGING"]
+    staging = connect(emu.url, environment="staging")("list_secrets")
+    assert [s.key for s in staging] == ["EMULATOR_TOKEN", "ONLY_STAGING"]
     assert "s3cr3t" not in repr(secrets) and "s3cr3t" not in json.dumps([s.to_dict() for s in secrets], default=str)
 
 
