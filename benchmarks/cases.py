@@ -234,6 +234,36 @@ def transcription_upload(side: str, url: str, quick: bool) -> Dict[str, float]:
     return figures
 
 
+def artifact_download(side: str, url: str, quick: bool) -> Dict[str, float]:
+    size = (64 if quick else 512) * 1024 * 1024
+    from runcrate import Runcrate
+
+    client = Runcrate(api_key=KEY, base_url=f"{url}/s{size}")
+    with tempfile.TemporaryDirectory() as folder:
+        target = os.path.join(folder, "model.bin")
+        before = rss()
+        figures = timed(lambda: client.jobs.artifacts.download("job_bench", "model.bin", to=target))
+        assert os.path.getsize(target) == size
+    figures["peak_rss_growth"] = peak_rss() - before
+    return figures
+
+
+def code_upload(side: str, url: str, quick: bool) -> Dict[str, float]:
+    size = (32 if quick else 256) * 1024 * 1024
+    from runcrate import Runcrate
+
+    client = Runcrate(api_key=KEY, base_url=url)
+    with tempfile.TemporaryDirectory() as folder:
+        files = 64
+        for number in range(files):  # incompressible: the archive is as large as the tree
+            with open(os.path.join(folder, f"shard{number:02d}.bin"), "wb") as out:
+                out.write(os.urandom(size // files))
+        before = rss()
+        figures = timed(lambda: client.jobs.uploads.upload(folder))
+    figures["peak_rss_growth"] = peak_rss() - before
+    return figures
+
+
 CASES: Dict[str, Callable[[str, str, bool], Dict[str, float]]] = {
     "import": import_,
     "cold_start": cold_start,
@@ -244,6 +274,8 @@ CASES: Dict[str, Callable[[str, str, bool], Dict[str, float]]] = {
     "streaming_async": streaming_async,
     "video_download": video_download,
     "transcription_upload": transcription_upload,
+    "artifact_download": artifact_download,
+    "code_upload": code_upload,
 }
 
 if __name__ == "__main__":

@@ -40,6 +40,8 @@ PLAN: List[Tuple[str, Tuple[int, int], Tuple[str, ...]]] = [
     ("streaming_async", (3, 2), ("sdk", "official")),
     ("video_download", (2, 1), ("sdk", "official")),
     ("transcription_upload", (2, 1), ("sdk", "official")),
+    ("artifact_download", (2, 1), ("sdk", "official")),
+    ("code_upload", (2, 1), ("sdk", "official")),
 ]
 
 Samples = Dict[str, List[float]]
@@ -133,6 +135,10 @@ ROWS = [
         " MB",
         "≤ 32 MB",
     ),
+    ("job artifact 512 MB to disk (peak RSS growth)", "artifact_download", "peak_rss_growth", 1 / MB, " MB", "≤ 32 MB"),
+    ("job artifact download (wall)", "artifact_download", "wall", 1, " s", ""),
+    ("code upload, 256 MB directory (peak RSS growth)", "code_upload", "peak_rss_growth", 1 / MB, " MB", "≤ 32 MB"),
+    ("code upload (wall)", "code_upload", "wall", 1, " s", ""),
 ]
 
 

@@ -13,11 +13,16 @@ ignored, so a client's base URL can pick a data set):
   /v1/videos, /v1/videos/{id}  a job (queued when made, then completed)
   /sN/v1/videos/{id}/download  N bytes of video, streamed
   /v1/audio/transcriptions     reads and drops the upload, answers JSON
+  /sN/api/v1/jobs/{id}/artifacts[/{path}]  one N-byte artifact: its listing (with
+                               its sha256), then a redirect to /sN/blob, N bytes
+  /api/v1/jobs/uploads, /sink  an upload whose PUT URL is /sink, which drops the body
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
 import json
 import random
 import re
@@ -73,6 +78,28 @@ BODIES = {"small": response(envelope(50)), "large": response(envelope(5000))}
 JOB = response(json.dumps({"id": "vid_bench", "status": "completed", "model": "google/veo-3.0"}).encode())
 QUEUED = response(json.dumps({"id": "vid_bench", "status": "queued", "model": "google/veo-3.0"}).encode())
 TRANSCRIPT = response(json.dumps({"text": "ok", "duration": 1.0}).encode())
+BLOCK = bytes(1024 * 1024)
+
+
+@functools.cache
+def artifact_listing(size: int) -> bytes:
+    digest = hashlib.sha256()
+    for offset in range(0, size, len(BLOCK)):
+        digest.update(BLOCK[: min(len(BLOCK), size - offset)])
+    artifact = {"path": "model.bin", "bytes": size, "sha256": digest.hexdigest()}
+    return response(json.dumps({"data": [artifact], "meta": {"total": 1}}).encode())
+
+
+def redirect(location: str) -> bytes:
+    return f"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n".encode()
+
+
+def upload(origin: str) -> bytes:
+    later = "2030-01-01T00:00:00Z"
+    data = {"upload_id": "upl_bench", "expires_at": later, "max_bytes": 1024**3, "url": f"{origin}/sink"}
+    return response(json.dumps({"data": {**data, "url_expires_at": later}}).encode())
+
+
 CHUNK = json.dumps(
     {
         "id": "chatcmpl-bench",
@@ -137,12 +164,23 @@ class Handler(asyncio.Protocol):
         return bool(self.buffer)
 
     async def answer(self, method: str, path: str, headers: Dict[str, str]) -> None:
-        if path.endswith("/api/v1/instances"):
+        size = number_in(path, "s", 512 * 1024 * 1024)
+        if path.endswith("/artifacts"):
+            self.transport.write(artifact_listing(size))
+        elif "/artifacts/" in path:
+            self.transport.write(redirect(f"http://{headers['host']}/s{size}/blob"))
+        elif path.endswith("/blob"):
+            await self.download(size, "application/octet-stream")
+        elif path.endswith("/jobs/uploads"):
+            self.transport.write(upload(f"http://{headers['host']}"))
+        elif path.endswith("/sink"):
+            self.transport.write(response(b"", "application/xml"))
+        elif path.endswith("/api/v1/instances"):
             self.transport.write(BODIES["large" if "/large/" in path else "small"])
         elif path.endswith("/v1/chat/completions"):
             await self.stream(number_in(path, "e", 100_000))
         elif path.endswith("/download"):
-            await self.download(number_in(path, "s", 512 * 1024 * 1024))
+            await self.download(size)
         elif path.endswith("/v1/videos"):
             self.transport.write(QUEUED)
         elif "/v1/videos/" in path:
@@ -165,12 +203,12 @@ class Handler(asyncio.Protocol):
         self.transport.write(b"data: [DONE]\n\n")
         self.transport.close()
 
-    async def download(self, size: int) -> None:
-        self.transport.write(f"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: {size}\r\n\r\n".encode())
-        block = bytes(1024 * 1024)
+    async def download(self, size: int, content_type: str = "video/mp4") -> None:
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {size}\r\n\r\n"
+        self.transport.write(head.encode())
         left = size
         while left > 0:
-            piece = block if left >= len(block) else block[:left]
+            piece = BLOCK if left >= len(BLOCK) else BLOCK[:left]
             self.transport.write(piece)
             left -= len(piece)
             await self.drain()
