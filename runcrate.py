@@ -1561,7 +1561,7 @@ _KINDS: Dict[Any, type] = {str: str, int: int, float: float, bool: bool}
 class _Plan:
     """How to decode one model class, worked out once from its fields and type hints."""
 
-    __slots__ = ("checks", "defaults", "keeps_extra", "names", "renames", "required")
+    __slots__ = ("checks", "defaults", "factories", "keeps_extra", "names", "renames", "required")
 
     def __init__(self, cls: type) -> None:
         import typing
@@ -1570,7 +1570,13 @@ class _Plan:
         fields = [f for f in dataclasses.fields(cls) if f.name != "extra"]
         self.keeps_extra = len(fields) < len(dataclasses.fields(cls))  # a model without ``extra`` drops the rest
         self.names = frozenset(f.name for f in fields)
-        self.defaults: Dict[str, Any] = dict.fromkeys(self.names)
+        # An absent field takes its declared default (``sensitive=False``); a list one a new list.
+        self.defaults: Dict[str, Any] = {
+            f.name: None if f.default is dataclasses.MISSING else f.default for f in fields
+        }
+        self.factories = tuple(
+            (f.name, f.default_factory) for f in fields if f.default_factory is not dataclasses.MISSING
+        )
         # Every field reads its camelCase spelling too (sizeGb, createdAt, ...).
         self.renames = {_camel(f.name): f.name for f in fields if _camel(f.name) != f.name}
         self.required = tuple(
@@ -1601,6 +1607,9 @@ def _decode_model(cls: Type[M], obj: Any) -> M:
         plan = _PLANS[cls] = _Plan(cls)
     values = plan.defaults.copy()
     values.update(obj)
+    for listed, make in plan.factories:
+        if values[listed] is None:
+            values[listed] = make()
     extra: Dict[str, Any] = {}
     if not plan.names.issuperset(obj):  # in C: no Python loop over the known keys
         unknown = obj.keys() - plan.names
@@ -2655,7 +2664,7 @@ class RawResponse(Generic[T]):
 
         def parse() -> T:
             try:
-                return call.finish(status, headers, body, session.url_for(call))
+                return call.finish(status, headers, body, session.url_for(call) if call.raw else "")
             except RuncrateError as error:
                 raise call.marked(session.redact(error)) from None
 
@@ -4579,8 +4588,8 @@ def list_all_jobs(
 def job_wait_flow(id: str, timeout: Optional[float], poll_interval: float, max_poll_interval: float) -> Flow[Job]:
     """Poll a job until it ends: the first poll at once, then gaps from ``poll_interval`` doubling up to
     ``max_poll_interval``; each job polled is a Progress. Past ``timeout``, ``JobWaitTimeoutError``."""
-    if poll_interval <= 0 or max_poll_interval < poll_interval:
-        raise ValueError("poll_interval must be > 0 and max_poll_interval >= poll_interval")
+    if poll_interval < 0 or max_poll_interval < poll_interval:
+        raise ValueError("poll_interval must be >= 0 and max_poll_interval >= poll_interval")
     deadline = None if timeout is None else time.monotonic() + timeout
     gap = poll_interval
     while True:

@@ -190,3 +190,44 @@ def test_the_temporary_archive_is_gone_after_a_failed_upload(
     with pytest.raises(runcrate.BadRequestError):
         api("upload_job_code", make_tree(tmp_path / "code"))
     assert made and all(f.closed for f in made)
+
+
+def artifact_server(serve: Any, listed: int, content: bytes, announced: int) -> Any:
+    """A server listing one artifact of ``listed`` bytes whose storage sends ``content`` under a Content-Length."""
+    from tinyserver import json_reply, reply
+
+    digest = hashlib.sha256(content).hexdigest()
+
+    def respond(request: Any, sock: Any) -> None:
+        if request.target.startswith("/api/v1/jobs/j/artifacts/"):
+            reply(sock, 302, headers={"Location": "/blob?sig=s3cr3t"})  # relative: made absolute
+        elif request.target.startswith("/api/v1/jobs/j/artifacts"):
+            listing = {"data": [{"path": "out.bin", "bytes": listed, "sha256": digest}]}
+            json_reply(sock, 200, __import__("json").dumps(listing))
+        else:
+            assert "authorization" not in {k.lower() for k in request.headers}
+            head = f"HTTP/1.1 200 OK\r\nContent-Length: {announced}\r\nConnection: close\r\n\r\n"
+            sock.sendall(head.encode() + content)
+
+    return serve(respond)
+
+
+def test_a_download_shorter_than_listed_is_download_failed(connect: Any, serve: Any, tmp_path: Path) -> None:
+    server = artifact_server(serve, listed=10, content=b"12345", announced=5)
+    with pytest.raises(runcrate.ApiError, match="listing") as info:
+        connect(server.url)("download_job_artifact", "j", "out.bin", to=tmp_path / "out.bin")
+    assert info.value.code == "download_failed" and os.listdir(tmp_path) == []
+
+
+def test_a_download_cut_before_its_content_length_leaves_nothing(connect: Any, serve: Any, tmp_path: Path) -> None:
+    server = artifact_server(serve, listed=10, content=b"12345", announced=10)
+    with pytest.raises(runcrate.ConnectionError):
+        connect(server.url)("download_job_artifact", "j", "out.bin", to=tmp_path / "out.bin")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_relative_location_is_made_absolute_and_fetched_without_the_key(connect: Any, serve: Any) -> None:
+    server = artifact_server(serve, listed=5, content=b"12345", announced=5)
+    api = connect(server.url)
+    assert api("get_job_artifact_url", "j", "out.bin") == f"{server.url}/blob?sig=s3cr3t"
+    assert api("download_job_artifact", "j", "out.bin") == b"12345"

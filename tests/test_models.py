@@ -127,3 +127,18 @@ def test_importing_runcrate_loads_neither_aiohttp_nor_dataclasses_json() -> None
     code = "import sys, runcrate; print(*(m in sys.modules for m in ('aiohttp', 'dataclasses_json', 'marshmallow')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False", "False"]
+
+
+def test_absent_fields_take_their_declared_defaults() -> None:
+    assert runcrate.decode(runcrate.Secret, {"key": "A"}).sensitive is False
+    assert runcrate.decode(runcrate.InferenceModel, {"id": "m"}).object == "model"
+    wire = {"id": "g", "count": 1, "created_at": "2026-01-01T00:00:00Z"}
+    group, other = runcrate.decode(runcrate.SubmittedJobGroup, wire), runcrate.decode(runcrate.SubmittedJobGroup, wire)
+    assert group.jobs == [] and group.jobs is not other.jobs  # a new list each
+
+
+def test_a_model_reads_as_a_dict_too() -> None:
+    job = runcrate.decode(runcrate.InferenceModel, {"id": "m", "new_field": 3})
+    assert job["id"] == "m" and job["new_field"] == 3 and job.get("nothing", 7) == 7
+    with pytest.raises(KeyError):
+        job["nothing"]

@@ -80,6 +80,12 @@ def test_decoding_any_json_raises_nothing_but_a_runcrate_error(model: Type[runcr
         ("create_instance", "/api/v1/instances", {"name": "n", "ssh_key_id": "k", "gpu_type": "A100"}),
         ("create_storage", "/api/v1/storage", {"name": "v", "size_gb": 10, "region": "us-east-1"}),
         ("create_ssh_key", "/api/v1/ssh-keys", {"name": "k", "public_key": "ssh-ed25519 AAAAreliability"}),
+        (
+            "create_schedule",
+            "/api/v1/schedules",
+            {"kind": "job", "spec": {"max_runtime_minutes": 5}, "cron": "0 3 * * *"},
+        ),
+        ("create_job_upload", "/api/v1/jobs/uploads", {"bytes": 10}),
     ],
 )
 @pytest.mark.parametrize("fault", [{"drop": "after_body"}, {"drop": "before_body"}, {"status": 502}, {"status": 504}])
