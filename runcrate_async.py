@@ -445,6 +445,10 @@ class _FileParts:
         self._lock = threading.Lock()  # a read still running in its thread finishes before the close
 
     def __aiter__(self) -> _FileParts:
+        # aiohttp sends a PUT again by itself when a reused connection drops (it cannot be turned off):
+        # each time it starts reading, the body starts over.
+        with self._lock:
+            self._parts, self._sent = iter(self._body), 0
         return self
 
     async def __anext__(self) -> bytes:
