@@ -27,7 +27,6 @@ import codecs
 import collections
 import contextvars
 import copy
-import dataclasses
 import email.utils
 import functools
 import gc
@@ -44,7 +43,6 @@ import threading
 import time
 import warnings
 import weakref
-from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import (
     TYPE_CHECKING,
@@ -1321,6 +1319,53 @@ def _read_what_arrived(raw: Any, fallback_size: int = 1) -> Callable[[int], byte
 CatchAll = Optional[Dict[str, Any]]
 
 
+class _LaterField:
+    """``dataclasses.field(...)``'s arguments in a model's body, kept until the model is made a dataclass."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass as api_model
+    from dataclasses import field
+else:
+
+    def api_model(cls):
+        """Declare a response model: a dataclass, made one on its first use as one (constructed,
+        compared, its fields read), so that importing the SDK neither builds forty of them nor
+        imports ``dataclasses`` (and ``inspect``, which it loads)."""
+        cls.__dataclass_fields__ = _LazyFields()
+        return cls
+
+    field = _LaterField
+
+
+class _LazyFields:
+    """``__dataclass_fields__`` of a model not yet made a dataclass: reading it makes it one."""
+
+    def __get__(self, instance: Any, owner: type) -> Any:
+        make_dataclasses(owner)
+        return owner.__dataclass_fields__  # type: ignore[attr-defined]
+
+
+_MAKING = threading.RLock()
+
+
+def make_dataclasses(cls: type) -> None:
+    """Make ``cls`` and the models it derives from the dataclasses they are declared as (once each)."""
+    import dataclasses
+
+    with _MAKING:
+        for klass in reversed(cls.__mro__):
+            if isinstance(klass.__dict__.get("__dataclass_fields__"), _LazyFields):
+                del klass.__dataclass_fields__  # type: ignore[attr-defined]
+                for name, value in list(vars(klass).items()):
+                    if isinstance(value, _LaterField):
+                        setattr(klass, name, dataclasses.field(**value.options))
+                dataclasses.dataclass(repr=False)(klass)
+
+
 class Model:
     """Base of every response model: a dataclass whose unknown wire fields are kept.
 
@@ -1340,6 +1385,21 @@ class Model:
                 return extra[name]
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
+        # Until a model is made a dataclass (see ``api_model``), these stand in for the methods it then has.
+        def __init__(self, *args, **kwargs):
+            make_dataclasses(type(self))
+            if type(self).__init__ is Model.__init__:
+                raise TypeError(f"{type(self).__name__} is not a model: declare it with @api_model")
+            type(self).__init__(self, *args, **kwargs)
+
+        def __eq__(self, other):
+            make_dataclasses(type(self))
+            if type(self).__eq__ is Model.__eq__:
+                return NotImplemented
+            return type(self).__eq__(self, other)
+
+        __hash__ = None
+
     def __getitem__(self, name: str) -> Any:
         """``model["id"]``, as ``model.id``: code written for the plain dicts some answers were keeps working."""
         try:
@@ -1353,6 +1413,8 @@ class Model:
 
     def __repr__(self) -> str:
         # As the dataclass repr, but a long string (an image's base64) shows as its start and length.
+        import dataclasses
+
         fields = dataclasses.fields(self)  # type: ignore[arg-type]
         shown = ", ".join(f"{f.name}={_short_repr(self.__dict__.get(f.name))}" for f in fields if f.repr)
         return f"{type(self).__name__}({shown})"
@@ -1397,6 +1459,7 @@ def _json_mixin() -> Any:
     """Load dataclasses-json once and teach it every model's catch-all field and timestamps."""
     global _JSON_MIXIN
     if _JSON_MIXIN is None:
+        import dataclasses
         import types
         import typing
 
@@ -1564,6 +1627,7 @@ class _Plan:
     __slots__ = ("checks", "defaults", "factories", "keeps_extra", "names", "renames", "required")
 
     def __init__(self, cls: type) -> None:
+        import dataclasses
         import typing
 
         hints = typing.get_type_hints(cls)
@@ -1711,7 +1775,7 @@ class PageMeta(NamedTuple):
 PaginatedResponse = ListPage  # the official client's name of a page
 
 
-@dataclass(repr=False)
+@api_model
 class Instance(Model):
     """A GPU instance."""
 
@@ -1737,7 +1801,7 @@ class Instance(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class InstanceStatus(Model):
     """An instance's live status and IP address (None until it runs)."""
 
@@ -1747,7 +1811,7 @@ class InstanceStatus(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class InstanceType(Model):
     """A GPU offer: GPU model, count and region, with its hourly rate."""
 
@@ -1763,7 +1827,7 @@ class InstanceType(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class SSHKey(Model):
     """An SSH public key registered with the workspace."""
 
@@ -1777,7 +1841,7 @@ class SSHKey(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class StorageVolume(Model):
     """A storage volume."""
 
@@ -1794,7 +1858,7 @@ class StorageVolume(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class StorageRegion(Model):
     """A region where volumes can be created; create with its ``name``."""
 
@@ -1804,7 +1868,7 @@ class StorageRegion(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class StorageDeleteResult(Model):
     """The answer to a volume deletion: a message and the refund in USD."""
 
@@ -1813,7 +1877,7 @@ class StorageDeleteResult(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class Balance(Model):
     """The workspace's credit balance (1 credit = 1 USD)."""
 
@@ -1825,7 +1889,7 @@ class Balance(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class Transaction(Model):
     """One billing transaction; ``amount`` is negative for charges."""
 
@@ -1838,7 +1902,7 @@ class Transaction(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class UsageSummary(Model):
     """Inference usage totals over a period."""
 
@@ -1850,7 +1914,7 @@ class UsageSummary(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class TopUp(Model):
     """A charge of the saved card: ``status`` is ``succeeded``, ``processing``, ``requires_action`` or ``declined``."""
 
@@ -1868,7 +1932,7 @@ class TopUp(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class AutoRecharge(Model):
     """Below ``threshold_usd`` the balance is topped up to ``target_usd``."""
 
@@ -1880,7 +1944,7 @@ class AutoRecharge(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class PaymentMethod(Model):
     """A saved payment method (a card: ``brand``, ``last4``, expiry)."""
 
@@ -1893,7 +1957,7 @@ class PaymentMethod(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class Template(Model):
     """A launch template."""
 
@@ -1905,7 +1969,7 @@ class Template(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class ChatMessage(Model):
     """A message of a chat completion."""
 
@@ -1917,7 +1981,7 @@ class ChatMessage(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class ChatChoice(Model):
     """One completion choice: ``message`` and why it stopped (``finish_reason``)."""
 
@@ -1927,7 +1991,7 @@ class ChatChoice(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class ChatUsage(Model):
     """Token counts of a completion."""
 
@@ -1937,7 +2001,7 @@ class ChatUsage(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class ChatCompletion(Model):
     """A chat completion: ``choices[0].message.content`` holds the answer."""
 
@@ -1950,7 +2014,7 @@ class ChatCompletion(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class ImageData(Model):
     """One generated image: ``b64_json`` or ``url``; ``to_bytes()`` and ``save(path)`` get its bytes."""
 
@@ -1974,7 +2038,7 @@ class ImageData(Model):
         save_atomically(path, self.to_bytes())
 
 
-@dataclass(repr=False)
+@api_model
 class ImageGeneration(Model):
     """The answer of an image generation: ``data`` holds the images."""
 
@@ -1983,7 +2047,7 @@ class ImageGeneration(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class VideoJob(Model):
     """A video generation job: ``status`` goes queued → processing → completed | failed."""
 
@@ -1994,7 +2058,7 @@ class VideoJob(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class Transcription(Model):
     """A transcription: ``text`` is the transcript (or the SRT/VTT subtitles)."""
 
@@ -2005,7 +2069,7 @@ class Transcription(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class Environment(Model):
     """An environment of the workspace: instances, volumes, jobs, schedules and secrets live in one."""
 
@@ -2020,7 +2084,7 @@ class Environment(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class Secret(Model):
     """A secret's name: its value is never returned, and any field beyond these is dropped, never kept."""
 
@@ -2029,7 +2093,7 @@ class Secret(Model):
     updated_at: Optional[datetime] = None
 
 
-@dataclass(repr=False)
+@api_model
 class Crate(Model):
     """A crate: its fields are not documented, so every one is kept (``crate.extra``, or as attributes)."""
 
@@ -2040,7 +2104,7 @@ class Crate(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class InferenceModel(Model):
     """A model the inference API serves: ``id`` is what ``model=`` takes, ``type`` its kind (``chat``, ``image``)."""
 
@@ -2052,7 +2116,7 @@ class InferenceModel(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class GpuCandidate(Model):
     """One GPU choice of a job, tried in order: ``gpu_count`` GPUs of ``gpu_type``."""
 
@@ -2061,7 +2125,7 @@ class GpuCandidate(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class JobAttempt(Model):
     """One run of a job on one machine; a retry is a new attempt on a new machine."""
 
@@ -2082,7 +2146,7 @@ class JobAttempt(Model):
 JOB_FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
 
 
-@dataclass(repr=False)
+@api_model
 class Job(Model):
     """A shell command run on a fresh GPU machine of its own, which stops when the command ends.
 
@@ -2143,7 +2207,7 @@ class Job(Model):
         return self.status in JOB_FINAL_STATUSES
 
 
-@dataclass(repr=False)
+@api_model
 class JobGroup(Model):
     """Jobs submitted together; ``status_counts`` tells how many of them are in each status."""
 
@@ -2156,7 +2220,7 @@ class JobGroup(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class SubmittedJobGroup(JobGroup):
     """The answer of a group submit: the group, with its ``jobs`` and the ``webhook_secret``."""
 
@@ -2164,7 +2228,7 @@ class SubmittedJobGroup(JobGroup):
     webhook_secret: Optional[str] = None
 
 
-@dataclass(repr=False)
+@api_model
 class JobLogChunk(Model):
     """A piece of a job's output; ``seq`` and ``ts`` are None where output was dropped."""
 
@@ -2174,7 +2238,7 @@ class JobLogChunk(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class JobLogs(Model):
     """A page of a job's log: pass ``cursor`` back as ``after``; ``done`` once the job ended and all was read."""
 
@@ -2187,7 +2251,7 @@ class JobLogs(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class JobEvent(Model):
     """Something that happened to a job (``created``, ``queued``, ``started``, ``exited`` ...)."""
 
@@ -2198,7 +2262,7 @@ class JobEvent(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class GpuMetric(Model):
     """One GPU over one step: average utilisation (%) and peak memory."""
 
@@ -2208,7 +2272,7 @@ class GpuMetric(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class JobMetricPoint(Model):
     """A job's GPUs at one moment, one ``gpus`` entry per GPU."""
 
@@ -2217,7 +2281,7 @@ class JobMetricPoint(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class JobArtifact(Model):
     """A file the job wrote to ``$RUNCRATE_OUTPUT_DIR``: its path, size and sha256."""
 
@@ -2227,7 +2291,7 @@ class JobArtifact(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class JobUpload(Model):
     """A place for a job's code: run the job with ``code={"upload_id": upload.upload_id}`` before ``expires_at``.
 
@@ -2243,7 +2307,7 @@ class JobUpload(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class Schedule(Model):
     """An instance or a job started later: once at ``run_at``, or on a ``cron`` (read in ``timezone``)."""
 
@@ -2273,7 +2337,7 @@ class Schedule(Model):
     extra: CatchAll = field(default_factory=dict, repr=False)
 
 
-@dataclass(repr=False)
+@api_model
 class ScheduleRun(Model):
     """What a run-now launched: the ``schedule``, and its ``instance`` or its ``job``."""
 

@@ -124,9 +124,30 @@ def test_importing_runcrate_loads_neither_aiohttp_nor_dataclasses_json() -> None
     import subprocess
     import sys
 
-    code = "import sys, runcrate; print(*(m in sys.modules for m in ('aiohttp', 'dataclasses_json', 'marshmallow')))"
+    names = "'aiohttp', 'dataclasses_json', 'marshmallow', 'dataclasses', 'inspect'"
+    code = f"import sys, runcrate; print(*(m in sys.modules for m in ({names})))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["False", "False", "False"]
+    assert out.split() == ["False"] * 5
+
+
+def test_a_model_becomes_a_dataclass_on_its_first_use_as_one() -> None:
+    import dataclasses
+    import subprocess
+    import sys
+
+    code = (
+        "import runcrate as rc\n"
+        "t = rc.Transcription(text='hi')\n"  # made by being constructed
+        "assert t == rc.Transcription(text='hi') and t != rc.Transcription(text='no')\n"
+        "g = rc.SubmittedJobGroup(id='g', count=1, created_at=None)\n"  # a subclass makes its base too
+        "assert g.jobs == [] and rc.JobGroup(id='g', count=1, created_at=None) != g\n"
+        "print(sorted(f.name for f in __import__('dataclasses').fields(rc.JobLogs)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str(sorted(["job_id", "chunks", "cursor", "status", "truncated", "done", "extra"]))
+    assert dataclasses.is_dataclass(runcrate.Schedule) and runcrate.Schedule.__hash__ is None
+    with pytest.raises(TypeError):
+        runcrate.Job(id="j")  # type: ignore[call-arg]
 
 
 def test_absent_fields_take_their_declared_defaults() -> None:
@@ -142,3 +163,21 @@ def test_a_model_reads_as_a_dict_too() -> None:
     assert job["id"] == "m" and job["new_field"] == 3 and job.get("nothing", 7) == 7
     with pytest.raises(KeyError):
         job["nothing"]
+
+
+def test_models_are_made_once_when_threads_race_to_them() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import runcrate as rc\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "kinds = [rc.Transcription, rc.JobGroup, rc.SubmittedJobGroup, rc.Secret] * 25\n"
+        "make = lambda kind: kind.__dataclass_fields__\n"
+        "with ThreadPoolExecutor(16) as pool:\n"
+        "    found = list(pool.map(make, kinds))\n"
+        "assert all(f is rc.SubmittedJobGroup.__dataclass_fields__ for f in found[2::4])\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "ok"
