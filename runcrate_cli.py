@@ -436,7 +436,7 @@ def build_parser(client: runcrate.Runcrate) -> argparse.ArgumentParser:
         )
         for command, name in commands.items():
             method = getattr(namespace, name)
-            doc = (method.__doc__ or "").strip().split("\n")[0]
+            doc = (method.__doc__ or "").strip().split("\n")[0].replace("``", "")
             one = sub.add_parser(command, help=doc, description=doc)
             parameters = parameters_of(method)
             for parameter in parameters:
