@@ -5096,11 +5096,14 @@ def generate_video_and_save(
 # --- a job's files: artifacts down, code up ----------------------------------------------
 
 
-def artifact_flow(job_id: str, path: str) -> Flow[Tuple[Optional[JobArtifact], str]]:
-    """The listing of one artifact (None if unlisted) and its signed URL."""
+def artifact_flow(job_id: str, path: str, sink: Download) -> Flow[str]:
+    """The signed URL of one artifact; the download is to come to the size and sha256 its listing gives."""
     listing: ListPage[JobArtifact] = yield list_job_artifacts.call(job_id)
     url: str = yield get_job_artifact_url.call(job_id, path)
-    return next((a for a in listing if a.path == path), None), url
+    artifact = next((a for a in listing if a.path == path), None)
+    if artifact is not None:
+        sink.listed(artifact.bytes, artifact.sha256)
+    return url
 
 
 def signed_download(url: str) -> Call[None]:
@@ -5114,6 +5117,16 @@ def _ignore_answer(answer: RawAnswer) -> None:
 
 def _artifact_sink(to: Union[str, os.PathLike[str], None]) -> Union[FileDownload, MemoryDownload]:
     return MemoryDownload() if to is None else FileDownload(to)
+
+
+def _artifact_answer(sink: Union[FileDownload, MemoryDownload]) -> Union[bytes, Path]:
+    """The checked download: its bytes, or the Path it was saved to."""
+    result = sink.finish()
+    if isinstance(result, bytes):
+        return result
+    from pathlib import Path  # off the import path: only this answer needs it
+
+    return Path(result)
 
 
 def download_job_artifact(
@@ -5135,19 +5148,12 @@ def download_job_artifact(
     """
     sink = _artifact_sink(to)  # a destination that cannot be written fails before anything is sent
     try:
-        artifact, url = run_flow(session, artifact_flow(job_id, path))
-        if artifact is not None:
-            sink.listed(artifact.bytes, artifact.sha256)
+        url = run_flow(session, artifact_flow(job_id, path, sink))
         _download_into(session, signed_download(url), sink, on_progress)
-        result = sink.finish()
+        return _artifact_answer(sink)
     except BaseException:
         sink.abandon()
         raise
-    if isinstance(result, bytes):
-        return result
-    from pathlib import Path  # off the import path: only this answer needs it
-
-    return Path(result)
 
 
 CODE_SKIPPED = frozenset({".git", "__pycache__", "node_modules"})

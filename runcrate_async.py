@@ -26,7 +26,6 @@ import threading
 import time
 import weakref
 from datetime import datetime
-from pathlib import Path
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -65,6 +64,8 @@ from runcrate import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from typing_extensions import ParamSpec
 
 T = TypeVar("T")
@@ -910,15 +911,12 @@ async def download_job_artifact(
     function."""
     sink = rc._artifact_sink(to)
     try:
-        artifact, url = await run_flow(session, rc.artifact_flow(job_id, path))
-        if artifact is not None:
-            sink.listed(artifact.bytes, artifact.sha256)
+        url = await run_flow(session, rc.artifact_flow(job_id, path, sink))
         await _download_into(session, rc.signed_download(url), sink, on_progress)
-        result = sink.finish()
+        return rc._artifact_answer(sink)
     except BaseException:
         sink.abandon()
         raise
-    return result if isinstance(result, bytes) else Path(result)
 
 
 async def upload_job_code(
