@@ -564,8 +564,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """``runcrate ...``: run one command; answers the exit status."""
     words, command_line = split_command(sys.argv[1:] if argv is None else argv)
     if words[:1] == ["emulator"]:
-        import runcrate_emulator
-
+        try:
+            import runcrate_emulator
+        except ModuleNotFoundError as missing:
+            print(f"runcrate: the emulator needs {missing.name}: pip install 'runcrate-sdk[emulator]'", file=sys.stderr)
+            return EXIT_USAGE
         runcrate_emulator.main(words[1:])
         return 0
     offline = runcrate.Runcrate(  # only to read the methods' signatures: it sends nothing
