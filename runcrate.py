@@ -5204,9 +5204,7 @@ def pack_directory(directory: Union[str, os.PathLike[str]], into: BinaryIO) -> T
 
     root = os.fspath(directory)
     out = _Hashing(into)
-    packed = gzip.GzipFile(
-        filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6
-    )  # zlib's default: 9 is 3x slower
+    packed = gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6)  # zlib's own default level
     with packed, tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for folder, subfolders, files in os.walk(root):
             subfolders[:] = sorted(d for d in subfolders if d not in CODE_SKIPPED)
