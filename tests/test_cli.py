@@ -190,17 +190,30 @@ def test_the_request_log_names_requests_and_never_the_key(emu: Any) -> None:
     assert "GET http://" in done.stderr and "/billing/balance -> 200" in done.stderr and emu.api_key not in done.stderr
 
 
+# A shell without job control starts background commands with SIGINT ignored, and Python then
+# leaves it ignored: the child is given Python's own handler, as a command run in a terminal has.
+WITH_CTRL_C = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv = ['runcrate', *sys.argv[1:]]; runpy.run_module('runcrate_cli', run_name='__main__')"
+)
+
+
 def test_ctrl_c_while_following_a_log_closes_cleanly(emu: Any) -> None:
     emu.state.job_seconds, emu.state.log_hold = 60, 0.2
     job = emu.client.jobs.run(command="sleep", gpu_type="H100", max_runtime_minutes=5)
     process = subprocess.Popen(
-        [sys.executable, "-m", "runcrate_cli", "jobs", "logs", "-f", job.id], env=environment(emu),
+        [sys.executable, "-c", WITH_CTRL_C, "jobs", "logs", "-f", job.id], env=environment(emu),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    time.sleep(1.5)  # the follow is under way: its reads are held
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=20)
-    assert process.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    try:
+        time.sleep(1.5)  # the follow is under way: its reads are held
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130 and "interrupted" in err and "Traceback" not in err and out == ""
 
 
 def test_python_dash_m_and_the_emulator_command(emu: Any, free_port: int) -> None:
@@ -219,5 +232,5 @@ def test_python_dash_m_and_the_emulator_command(emu: Any, free_port: int) -> Non
             time.sleep(0.2)
         assert done.returncode == 0 and "EMULATOR_TOKEN" in done.stdout
     finally:
-        server.send_signal(signal.SIGINT)
+        server.terminate()
         server.wait(timeout=20)
