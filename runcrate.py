@@ -1614,17 +1614,57 @@ def _convert_list(convert_item: Callable[[Any], Any], value: Any) -> List[Any]:
     return [convert_item(x) for x in _to_list(value)]
 
 
-class _Always:
-    """A type no wire value has: its fields are converted every time (timestamps, nested models)."""
+def _exact_kind(hint: Any) -> Optional[type]:
+    """The JSON type a field's value is taken as it is in (str for ``str``, dict for ``Dict[str, Any]``)."""
+    if hint in (str, int, float, bool):
+        return hint  # type: ignore[no-any-return]
+    origin = getattr(hint, "__origin__", None)
+    if origin in (dict, Dict):
+        return dict
+    if origin in (list, List) and _converter(hint) is _to_list:
+        return list
+    return None
 
 
-_KINDS: Dict[Any, type] = {str: str, int: int, float: float, bool: bool}
+class _Field(NamedTuple):
+    name: str
+    required: bool
+    default: Any
+    factory: Optional[Callable[[], Any]]
+    kind: Optional[type]  # a value of this type is taken as it is
+    convert: Optional[Callable[[Any], Any]]  # checks and converts a value of any other type
+
+
+class _Shape(NamedTuple):
+    """What decoding an object with one set of keys and value types takes, beyond reusing its dict."""
+
+    renames: Tuple[Tuple[str, str], ...]  # (camelCase key, field) moved to the field's name
+    # camelCase keys whose snake_case spelling came too; keys of no field, in a model without ``extra``
+    dropped: Tuple[str, ...]
+    extras: Tuple[str, ...]  # keys of no field, kept in ``extra``
+    defaults: Dict[str, Any]  # absent fields' declared defaults
+    made: Tuple[Tuple[str, Callable[[], Any]], ...]  # absent or null list fields: a new list each
+    converts: Tuple[Tuple[str, Callable[[Any], Any]], ...]  # fields whose value this shape's types must convert
+    reshaped: bool  # whether any key is renamed or dropped, or any field filled in
+    keeps_extra: bool  # whether the model has ``extra`` (every one but Secret)
 
 
 class _Plan:
-    """How to decode one model class, worked out once from its fields and type hints."""
+    """How to decode one model class, worked out once from its fields and type hints.
 
-    __slots__ = ("checks", "defaults", "factories", "keeps_extra", "names", "renames", "required")
+    Decoding an object then costs a lookup of its shape: one tuple of its keys,
+    then its values' types, built and hashed in C. What a shape
+    takes (which keys are renamed or extra, which fields are absent, which
+    values need converting: timestamps, nested models, a whole float for an
+    int) is worked out the first time it is seen. The objects of one list
+    share a handful of shapes, so the per-field Python loop runs a few times
+    per class instead of once per object; each value is still checked by its
+    type, and converters still check the values that are converted.
+    """
+
+    __slots__ = ("fields", "keeps_extra", "model", "renames", "shapes")
+
+    MAX_SHAPES = 256  # an API sending ever new key sets costs the slow path, not memory
 
     def __init__(self, cls: type) -> None:
         import dataclasses
@@ -1632,27 +1672,69 @@ class _Plan:
 
         hints = typing.get_type_hints(cls)
         fields = [f for f in dataclasses.fields(cls) if f.name != "extra"]
+        self.model = cls.__name__
         self.keeps_extra = len(fields) < len(dataclasses.fields(cls))  # a model without ``extra`` drops the rest
-        self.names = frozenset(f.name for f in fields)
-        # An absent field takes its declared default (``sensitive=False``); a list one a new list.
-        self.defaults: Dict[str, Any] = {
-            f.name: None if f.default is dataclasses.MISSING else f.default for f in fields
-        }
-        self.factories = tuple(
-            (f.name, f.default_factory) for f in fields if f.default_factory is not dataclasses.MISSING
-        )
-        # Every field reads its camelCase spelling too (sizeGb, createdAt, ...).
-        self.renames = {_camel(f.name): f.name for f in fields if _camel(f.name) != f.name}
-        self.required = tuple(
-            f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        )
-        # Every typed field is checked; numbers, timestamps and nested models are converted.
-        self.checks: List[Tuple[str, type, Callable[[Any], Any]]] = []
+        self.fields: Dict[str, _Field] = {}
         for f in fields:
             hint = _inner(hints[f.name])
-            convert = _converter(hint)
-            if convert is not None:
-                self.checks.append((f.name, _KINDS.get(hint, _Always), convert))
+            factory = None if f.default_factory is dataclasses.MISSING else f.default_factory
+            required = f.default is dataclasses.MISSING and factory is None
+            default = None if f.default is dataclasses.MISSING else f.default
+            self.fields[f.name] = _Field(f.name, required, default, factory, _exact_kind(hint), _converter(hint))
+        # Every field reads its camelCase spelling too (sizeGb, createdAt, ...).
+        self.renames = {_camel(name): name for name in self.fields if _camel(name) != name}
+        self.shapes = _Shapes(self.shape)
+
+    def shape(self, seen: Tuple[Any, ...]) -> _Shape:
+        """What decoding an object of ``seen`` keys, then value types, takes; a shape no object may have raises."""
+        keys = seen[: len(seen) // 2]
+        typed = dict(zip(keys, seen[len(keys) :]))
+        renames, dropped, extras = [], [], []
+        for key in keys:
+            name = self.renames.get(key)
+            if name is not None and typed.get(name, type(None)) is type(None):
+                renames.append((key, name))  # a camelCase spelling; the snake_case one wins if both came
+                typed[name] = typed[key]
+            elif name is not None:
+                dropped.append(key)
+            elif key not in self.fields:
+                extras.append(key)
+        defaults, made, converts = {}, [], []
+        for name, field in self.fields.items():
+            kind = typed.get(name)
+            if kind is None or kind is type(None):
+                if field.required:
+                    raise TypeError(f"{self.model} lacks its required field {name!r}")
+                if field.factory is not None:
+                    made.append((name, field.factory))
+                elif kind is None:
+                    defaults[name] = field.default
+            elif kind is not field.kind and field.convert is not None:
+                converts.append((name, field.convert))
+        if not self.keeps_extra:
+            dropped, extras = dropped + extras, []
+        reshaped = bool(renames or dropped or defaults or made)
+        return _Shape(
+            tuple(renames),
+            tuple(dropped),
+            tuple(extras),
+            defaults,
+            tuple(made),
+            tuple(converts),
+            reshaped,
+            self.keeps_extra,
+        )
+
+
+def _reshape(shape: _Shape, obj: Dict[str, Any]) -> None:
+    """Rename ``obj``'s camelCase keys, drop the losing ones and fill in the absent fields, as ``shape`` says."""
+    for key, name in shape.renames:
+        obj[name] = obj.pop(key)
+    for key in shape.dropped:
+        del obj[key]
+    obj.update(shape.defaults)
+    for name, make in shape.made:
+        obj[name] = make()
 
 
 def _inner(hint: Any) -> Any:
@@ -1660,42 +1742,50 @@ def _inner(hint: Any) -> Any:
     return args[0] if getattr(hint, "__origin__", None) is Union and len(args) == 1 else hint
 
 
+class _Shapes(Dict[Tuple[Any, ...], _Shape]):
+    """Shapes by what was seen (an object's keys, then its values' types), each worked out on first sight."""
+
+    __slots__ = ("work_out",)
+
+    def __init__(self, work_out: Callable[[Tuple[Any, ...]], _Shape]) -> None:
+        super().__init__()
+        self.work_out = work_out
+
+    def __missing__(self, seen: Tuple[Any, ...]) -> _Shape:
+        shape = self.work_out(seen)
+        if len(self) < _Plan.MAX_SHAPES:
+            self[seen] = shape
+        return shape
+
+
 _PLANS: Dict[type, _Plan] = {}
 
 
-def _decode_model(cls: Type[M], obj: Any) -> M:
-    if type(obj) is not dict:
-        raise TypeError(f"expected an object for {cls.__name__}, got {type(obj).__name__}")
+def _plan_of(cls: type) -> _Plan:
     plan = _PLANS.get(cls)
     if plan is None:
         plan = _PLANS[cls] = _Plan(cls)
-    values = plan.defaults.copy()
-    values.update(obj)
-    for listed, make in plan.factories:
-        if values[listed] is None:
-            values[listed] = make()
-    extra: Dict[str, Any] = {}
-    if not plan.names.issuperset(obj):  # in C: no Python loop over the known keys
-        unknown = obj.keys() - plan.names
-        renames = plan.renames
-        for key in unknown:
-            value = values.pop(key)
-            name = renames.get(key)
-            if name is None:
-                extra[key] = value
-            elif obj.get(name) is None:  # a camelCase spelling; the snake_case one wins if both came
-                values[name] = value
-    for name in plan.required:
-        if values[name] is None:
-            raise TypeError(f"{cls.__name__} lacks its required field {name!r}")
-    for name, kind, convert in plan.checks:
-        value = values[name]
-        if value is not None and type(value) is not kind:
-            values[name] = convert(value)
-    if plan.keeps_extra:
-        values["extra"] = extra
+    return plan
+
+
+def _decode_model(cls: Type[M], obj: Any) -> M:
+    """``obj``, a dict the SDK parsed and owns, turned into ``cls`` in place (it becomes the model's ``__dict__``)."""
+    return _built(cls, obj, _plan_of(cls).shapes)
+
+
+def _built(cls: Type[M], obj: Any, shapes: Dict[Tuple[Any, ...], _Shape]) -> M:
+    if type(obj) is not dict:
+        raise TypeError(f"expected an object for {cls.__name__}, got {type(obj).__name__}")
+    seen = (*obj, *map(type, obj.values()))  # its keys, then its values' types: a tuple built and hashed in C
+    shape = shapes[seen]
+    if shape.reshaped:
+        _reshape(shape, obj)
+    for name, convert in shape.converts:
+        obj[name] = convert(obj[name])
+    if shape.keeps_extra:
+        obj["extra"] = {key: obj.pop(key) for key in shape.extras} if shape.extras else {}
     model = cls.__new__(cls)
-    model.__dict__ = values
+    model.__dict__ = obj
     return model
 
 
@@ -1709,21 +1799,36 @@ def decode_many(cls: Type[M], items: List[Any]) -> List[M]:
     paused = gc.isenabled()
     if paused:
         gc.disable()
+    # The objects of one answer share their key strings (the JSON parser's), so
+    # this answer's own shapes compare by identity, before the class's by value.
+    shapes = _Shapes(_plan_of(cls).shapes.__getitem__)
     try:
-        return [_decode_model(cls, item) for item in items]
+        return [_built(cls, item, shapes) for item in items]
     finally:
         if paused:
             gc.enable()
 
 
 def decode(cls: Type[M], obj: Any) -> M:
-    """Decode one wire object into ``cls``; a wrong shape raises ``ApiError`` ``invalid_response``."""
+    """Decode one wire object into ``cls``; a wrong shape raises ``ApiError`` ``invalid_response``.
+
+    ``obj`` itself is left as it is: the model is built from a copy.
+    """
     try:
-        return _decode_model(cls, obj)
+        return _decode_model(cls, _copied(obj))
     except RuncrateError:
         raise
     except (TypeError, ValueError, OverflowError) as exc:
         raise _invalid_response(f"unexpected answer shape: {exc}") from None
+
+
+def _copied(value: Any) -> Any:
+    """``value`` with each of its dicts and lists copied, as decoding turns them into models in place."""
+    if type(value) is dict:
+        return {key: _copied(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_copied(item) for item in value]
+    return value
 
 
 class ListPage(List[T]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import pickle
 from datetime import datetime, timezone
 
@@ -156,6 +157,52 @@ def test_absent_fields_take_their_declared_defaults() -> None:
     wire = {"id": "g", "count": 1, "created_at": "2026-01-01T00:00:00Z"}
     group, other = runcrate.decode(runcrate.SubmittedJobGroup, wire), runcrate.decode(runcrate.SubmittedJobGroup, wire)
     assert group.jobs == [] and group.jobs is not other.jobs  # a new list each
+
+
+def test_objects_of_one_shape_still_have_each_value_checked() -> None:
+    # The second object has the first one's keys and value types, so it takes the shape seen first.
+    decode = runcrate.decode_page(runcrate.Instance)
+    base = {"id": "i", "name": "n", "status": "s"}
+    for good, bad in [
+        ({"gpu_count": 8.0}, {"gpu_count": 1.5}),
+        ({"created_at": "2025-01-01T00:00:00Z"}, {"created_at": "yesterday"}),
+    ]:
+        with pytest.raises((TypeError, ValueError)):
+            decode({"data": [{**base, **good}, {**base, **bad}]})
+        with pytest.raises(runcrate.ApiError):
+            runcrate.decode(runcrate.Instance, {**base, **bad})
+    page = decode({"data": [{**base, "gpu_count": 8.0}, {**base, "gpu_count": 2.0, "ip": None}]})
+    assert [i.gpu_count for i in page] == [8, 2] and all(type(i.gpu_count) is int for i in page)
+
+
+def test_decoding_leaves_the_given_object_as_it_was() -> None:
+    job = {"id": "j", "name": "a", "status": "queued", "command": "ls", "gpu_type": "A100", "gpu_count": 1}
+    job.update(
+        max_runtime_minutes=60,
+        created_at="2026-01-01T00:00:00Z",
+        attempts=[{"attempt": 1, "status": "queued", "gpu_type": "A100", "gpu_count": 1}],
+    )
+    wire = {"id": "g", "count": 1, "created_at": "2026-01-01T00:00:00Z", "jobs": [job]}
+    snapshot = copy.deepcopy(wire)
+    group = runcrate.decode(runcrate.SubmittedJobGroup, wire)
+    assert wire == snapshot and group.created_at == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert runcrate.decode(runcrate.SubmittedJobGroup, wire) == group
+
+
+def test_when_both_spellings_come_the_snake_case_one_wins_unless_null() -> None:
+    wire = {"id": "v", "name": "n", "size_gb": 3, "sizeGb": 5}
+    assert runcrate.decode(runcrate.StorageVolume, wire).size_gb == 3
+    volume = runcrate.decode(runcrate.StorageVolume, {**wire, "size_gb": None})
+    assert volume.size_gb == 5 and volume.extra == {} and "sizeGb" not in vars(volume)
+
+
+def test_unknown_keys_are_kept_or_dropped_whatever_the_number_of_shapes() -> None:
+    wires = [{"id": "i", "name": "n", "status": "s", f"new_{n}": n} for n in range(runcrate._Plan.MAX_SHAPES + 50)]
+    page = runcrate.decode_page(runcrate.Instance)({"data": wires})
+    assert [i.extra for i in page] == [{f"new_{n}": n} for n in range(len(wires))]
+    assert len(runcrate._plan_of(runcrate.Instance).shapes) <= runcrate._Plan.MAX_SHAPES
+    secret = runcrate.decode(runcrate.Secret, {"key": "A", "value": "never kept", "sensitive": None})
+    assert vars(secret) == {"key": "A", "sensitive": None, "updated_at": None}
 
 
 def test_a_model_reads_as_a_dict_too() -> None:
