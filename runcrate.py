@@ -90,7 +90,7 @@ if TYPE_CHECKING:
 # 1. Version and defaults
 # ======================================================================
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 DEFAULT_BASE_URL = "https://www.runcrate.ai"
 DEFAULT_INFERENCE_URL = "https://api.runcrate.ai"
@@ -152,9 +152,10 @@ def loggable_url(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-def log_exchange(method: str, url: str, status: int, attempts: int, started: float, headers: Mapping[str, str]) -> None:
-    """One INFO line per call: method, URL, status, attempts, duration, request id (no other header)."""
+def log_exchange(method: str, url: Any, status: int, attempts: int, started: float, headers: Mapping[str, str]) -> None:
+    """One INFO line per call: method, URL (made a string only then), status, attempts, duration, request id."""
     if logger.isEnabledFor(logging.INFO):
+        url = str(url)
         elapsed = (time.monotonic() - started) * 1000
         request_id = headers.get("x-request-id")
         logger.info(
@@ -1599,11 +1600,14 @@ def _converter(hint: Any) -> Optional[Callable[[Any], Any]]:
     if isinstance(hint, type) and issubclass(hint, Model):
         return functools.partial(_decode_model, hint)
     if origin in (list, List):
-        item = _converter(args[0]) if args else None
+        element: Any = args[0] if args else Any
+        item = _converter(element)
         if item is None:
             return _to_list
         if item is _to_str:
             return _to_str_list
+        if isinstance(element, type) and issubclass(element, Model):
+            return functools.partial(_decode_list, element)  # a list of models shares its shapes
         return functools.partial(_convert_list, item)
     if origin in (dict, Dict):
         return _to_dict
@@ -1789,6 +1793,15 @@ def _built(cls: Type[M], obj: Any, shapes: Dict[Tuple[Any, ...], _Shape]) -> M:
     return model
 
 
+def _decode_list(cls: Type[M], items: Any) -> List[M]:
+    shapes = _plan_of(cls).shapes
+    if len(_to_list(items)) > 8:
+        # The objects of one answer share their key strings (the JSON parser's), so
+        # this list's own shapes compare by identity, before the class's by value.
+        shapes = _Shapes(shapes.__getitem__)
+    return [_built(cls, item, shapes) for item in items]
+
+
 def decode_many(cls: Type[M], items: List[Any]) -> List[M]:
     """Decode a list of wire objects, with the cyclic garbage collector paused meanwhile.
 
@@ -1799,11 +1812,8 @@ def decode_many(cls: Type[M], items: List[Any]) -> List[M]:
     paused = gc.isenabled()
     if paused:
         gc.disable()
-    # The objects of one answer share their key strings (the JSON parser's), so
-    # this answer's own shapes compare by identity, before the class's by value.
-    shapes = _Shapes(_plan_of(cls).shapes.__getitem__)
     try:
-        return [_built(cls, item, shapes) for item in items]
+        return _decode_list(cls, items)
     finally:
         if paused:
             gc.enable()
@@ -4590,7 +4600,13 @@ class Item(NamedTuple):
     value: Any
 
 
-FlowStep = Union["Call[Any]", Sleep, Progress, Item]
+class Items(NamedTuple):
+    """A flow step: a page of items, for the caller's iteration one by one (fewer steps than one Item each)."""
+
+    values: Sequence[Any]
+
+
+FlowStep = Union["Call[Any]", Sleep, Progress, Item, Items]
 Flow = Generator[FlowStep, Any, T]
 
 
@@ -4640,7 +4656,12 @@ class FlowRun(Generic[T]):
             error.job = self.last
 
 
-def follow_flow(session: Session, run: FlowRun[Any]) -> Iterator[Union[Progress, Item]]:
+def items_of(step: Union[Progress, Item, Items]) -> Sequence[Any]:
+    """The items a flow step hands to the caller's iteration."""
+    return step.values if isinstance(step, Items) else (step.value,)
+
+
+def follow_flow(session: Session, run: FlowRun[Any]) -> Iterator[Union[Progress, Item, Items]]:
     """Drive a flow: send its calls, sleep its sleeps, and yield its progress and items as they come."""
     step = run.next()
     while step is not None:
@@ -4658,18 +4679,17 @@ def run_flow(session: Session, flow: Flow[T], on_progress: Optional[Callable[[An
     """Drive a flow to its result, handing each progress value to ``on_progress``."""
     with FlowRun(flow) as run:
         for step in follow_flow(session, run):
-            if on_progress is not None:
+            if on_progress is not None and isinstance(step, Progress):
                 on_progress(step.value)
     return run.result  # type: ignore[return-value]
 
 
 def template_pages(page_size: int, filters: Mapping[str, Any]) -> Flow[None]:
-    """Every template, one page (``page=1, 2, ...``) at a time, each an Item; no page past the last."""
+    """Every template, one page (``page=1, 2, ...``) at a time, a page an Items step; no page past the last."""
     page = 1
     while True:
         found: ListPage[Template] = yield list_templates.call(page=page, page_size=page_size, **filters)
-        for template in found:
-            yield Item(template)
+        yield Items(found)
         seen = (page - 1) * page_size + len(found)
         if not found.has_more or len(found) < page_size or (found.total is not None and seen >= found.total):
             return
@@ -4677,12 +4697,11 @@ def template_pages(page_size: int, filters: Mapping[str, Any]) -> Flow[None]:
 
 
 def transaction_pages(limit: int, kind: Optional[str]) -> Flow[None]:
-    """Every transaction, ``limit`` at a time by offset, each an Item; no page past the last."""
+    """Every transaction, ``limit`` at a time by offset, a page an Items step; no page past the last."""
     offset = 0
     while True:
         found: ListPage[Transaction] = yield list_transactions.call(limit=limit, offset=offset, type=kind)
-        for transaction in found:
-            yield Item(transaction)
+        yield Items(found)
         offset += len(found)
         if not found.has_more or len(found) < limit or (found.total is not None and offset >= found.total):
             return
@@ -4692,7 +4711,7 @@ def iterate_flow(session: Session, flow: Flow[None]) -> Iterator[Any]:
     """The items of a flow as an iterator; leaving it early closes the flow."""
     with FlowRun(flow) as run:
         for step in follow_flow(session, run):
-            yield step.value
+            yield from items_of(step)
 
 
 def list_all_templates(
@@ -4722,12 +4741,11 @@ def list_all_transactions(
 
 
 def job_pages(page_size: int, filters: Mapping[str, Any]) -> Flow[None]:
-    """Every job matching ``filters``, newest first, ``page_size`` a request by cursor, each an Item."""
+    """Every job matching ``filters``, newest first, ``page_size`` a request by cursor, a page an Items step."""
     cursor = None
     while True:
         found: ListPage[Job] = yield list_jobs.call(limit=page_size, cursor=cursor, **filters)
-        for job in found:
-            yield Item(job)
+        yield Items(found)
         if not found.has_more or not found.cursor or found.cursor == cursor:
             return
         cursor = found.cursor
@@ -4799,7 +4817,7 @@ EMPTY_LOG_PAUSE = 1.0  # after an empty page that came back at once
 
 
 def log_follow_flow(id: str, after: int, timeout: Optional[float]) -> Flow[None]:
-    """A job's log chunks as they are written, each an Item, until the job ended and all was read.
+    """A job's log chunks as they are written, a page an Items step, until the job ended and all was read.
 
     Held reads (``follow=true``) while more than one may fit before ``timeout``;
     after that, plain reads a second apart; past it, ``TimeoutError`` ``follow_timeout``.
@@ -4809,8 +4827,7 @@ def log_follow_flow(id: str, after: int, timeout: Optional[float]) -> Flow[None]
         started = time.monotonic()
         hold = deadline is None or deadline - started > LOG_FOLLOW_READ
         logs: JobLogs = yield get_job_logs.call(id, after=after, follow=hold)
-        for chunk in logs.chunks:
-            yield Item(chunk)
+        yield Items(logs.chunks)
         after = max(after, logs.cursor)
         if logs.done:
             return
@@ -6048,8 +6065,8 @@ __all__ = [
     "list_all_templates", "list_all_transactions", "list_all_jobs", "wait_for_job", "follow_job_logs",
     "download_job_artifact", "upload_job_code", "pack_code", "pack_directory", "PackedCode", "job_pages",
     "job_wait_flow", "log_follow_flow", "artifact_flow", "upload_flow", "signed_download", "Download", "MemoryDownload",
-    "Sleep", "Progress", "Item", "FlowRun", "run_flow", "follow_flow", "iterate_flow", "video_flow", "template_pages",
-    "transaction_pages", "FileDownload", "save_atomically",
+    "Sleep", "Progress", "Item", "Items", "items_of", "FlowRun", "run_flow", "follow_flow", "iterate_flow",
+    "video_flow", "template_pages", "transaction_pages", "FileDownload", "save_atomically",
     # the client
     "Runcrate", "Client", "Namespace", "Instances", "SSHKeys", "Storage", "Billing", "Templates", "Environments",
     "Secrets", "Schedules", "Jobs", "JobArtifacts", "JobUploads", "JobGroups", "Crates", "Models", "Chat",

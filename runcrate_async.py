@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from typing_extensions import ParamSpec
 
 T = TypeVar("T")
+MAX_PARSED_URLS = 1024  # parsed URLs a session keeps
 
 # ======================================================================
 # Session
@@ -102,6 +103,7 @@ class AsyncSession(rc.SessionConfig[aiohttp.ClientSession]):
         # Sent on every request, so that a caller's own ClientSession gets them too.
         self._base_headers = self.session_headers(_default_headers())
         self._timeouts: Dict[Tuple[Optional[float], ...], aiohttp.ClientTimeout] = {}
+        self._urls: Dict[str, yarl.URL] = {}
 
     async def send(self, call: Call[T]) -> T:
         """Send one call through this session: ``runcrate_async.send(self, call)``."""
@@ -167,6 +169,16 @@ class AsyncSession(rc.SessionConfig[aiohttp.ClientSession]):
         if connector is not None:
             connector._close()  # its loop is closed: this only marks it closed, touching no socket
         self._closer = None
+
+    def parsed_url(self, call: Call[Any]) -> yarl.URL:
+        """The call's URL parsed once per distinct URL (aiohttp would parse the string on every request)."""
+        text = self.url_for(call)
+        url = self._urls.get(text)
+        if url is None:
+            if len(self._urls) >= MAX_PARSED_URLS:  # URLs with ids in them: forget them all now and then
+                self._urls.clear()
+            url = self._urls[text] = yarl.URL(text)
+        return url
 
     def proxy_for(self, call: Call[Any]) -> Dict[str, Any]:
         """``proxy``/``proxy_auth`` from the environment for a call's surface (none for a caller's ClientSession)."""
@@ -325,7 +337,7 @@ async def _request(session: AsyncSession, call: Call[Any], stream: bool) -> aioh
     try:
         return await http.request(
             call.method,
-            session.url_for(call),
+            session.parsed_url(call),
             params=session.params_for(call),
             data=body,
             headers=_with_length(session.request_headers(call), call),
@@ -376,7 +388,7 @@ async def send_raw(session: AsyncSession, call: Call[T]) -> rc.RawResponse[T]:
     """Send one call as ``send`` does, and answer the response itself, its result parsed on demand."""
     started = time.monotonic()
     response, body, attempts = await _exchange(session, call, stream=False)
-    rc.log_exchange(call.method, str(response.url), response.status, attempts, started, response.headers)
+    rc.log_exchange(call.method, response.url, response.status, attempts, started, response.headers)
     return rc.RawResponse.of_call(session, call, response.status, response.headers, body)
 
 
@@ -384,7 +396,7 @@ async def open_stream(session: AsyncSession, call: Call[Any]) -> aiohttp.ClientR
     """Send a call (retried as ``send`` does) and return its response unread, once its status is a success."""
     started = time.monotonic()
     response, body, attempts = await _exchange(session, call, stream=True)
-    rc.log_exchange(call.method, str(response.url), response.status, attempts, started, response.headers)
+    rc.log_exchange(call.method, response.url, response.status, attempts, started, response.headers)
     if response.status >= 300:
         try:
             call.finish(response.status, response.headers, body)
@@ -806,7 +818,9 @@ async def _download_into(
         response.release()
 
 
-async def follow_flow(session: AsyncSession, run: rc.FlowRun[Any]) -> AsyncIterator[Union[rc.Progress, rc.Item]]:
+async def follow_flow(
+    session: AsyncSession, run: rc.FlowRun[Any]
+) -> AsyncIterator[Union[rc.Progress, rc.Item, rc.Items]]:
     """Drive a flow as ``runcrate.follow_flow`` does, yielding its progress and items."""
     step = run.next()
     while step is not None:
@@ -824,7 +838,7 @@ async def run_flow(session: AsyncSession, flow: rc.Flow[T], on_progress: Optiona
     """Drive a flow to its result as ``runcrate.run_flow`` does; ``on_progress`` may be a coroutine function."""
     with rc.FlowRun(flow) as run:
         async for step in follow_flow(session, run):
-            if on_progress is not None:
+            if on_progress is not None and isinstance(step, rc.Progress):
                 await _maybe_await(on_progress(step.value))
     return run.result  # type: ignore[return-value]
 
@@ -833,7 +847,8 @@ async def iterate_flow(session: AsyncSession, flow: rc.Flow[None]) -> AsyncItera
     """The items of a flow as an async iterator; leaving it early (``aclose``) closes the flow."""
     with rc.FlowRun(flow) as run:
         async for step in follow_flow(session, run):
-            yield step.value
+            for item in rc.items_of(step):
+                yield item
 
 
 def list_all_templates(

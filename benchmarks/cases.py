@@ -101,6 +101,68 @@ def large_list(side: str, url: str, quick: bool) -> Dict[str, float]:
     return figures
 
 
+def jobs_list(side: str, url: str, quick: bool) -> Dict[str, float]:
+    count, size = (3 if quick else 10), 1000
+    if side == "sdk":
+        from runcrate import Runcrate
+
+        client = Runcrate(api_key=KEY, base_url=url)
+        client.jobs.list()
+
+        def work() -> None:
+            for _ in range(count):
+                assert len(client.jobs.list().data) == size
+
+    else:
+        import requests
+
+        http = requests.Session()
+        http.get(url + "/api/v1/jobs", headers=HEADERS, timeout=60)
+
+        def work() -> None:
+            for _ in range(count):
+                assert len(http.get(url + "/api/v1/jobs", headers=HEADERS, timeout=60).json()["data"]) == size
+
+    figures = timed(work)
+    figures["per_object_us"] = figures["cpu"] / (count * size) * 1e6
+    return figures
+
+
+def follow_logs(side: str, url: str, quick: bool) -> Dict[str, float]:
+    total = 20_000 if quick else 100_000
+    base, seen = f"{url}/l{total}", 0
+    if side == "sdk":
+        from runcrate import Runcrate
+
+        client = Runcrate(api_key=KEY, base_url=base)
+
+        def work() -> None:
+            nonlocal seen
+            for chunk in client.jobs.follow_logs("job_bench"):
+                seen += len(chunk.text) > 0
+
+    else:
+        import requests
+
+        http = requests.Session()
+
+        def work() -> None:
+            nonlocal seen
+            after, done = 0, False
+            while not done:
+                params = {"after": after, "follow": "true"}
+                answer = http.get(base + "/api/v1/jobs/job_bench/logs", params=params, headers=HEADERS, timeout=60)
+                page = answer.json()["data"]
+                seen += sum(len(chunk["text"]) > 0 for chunk in page["chunks"])
+                after, done = max(after, page["cursor"]), page["done"]
+
+    figures = timed(work)
+    assert seen == total, seen
+    figures["chunks_per_s"] = total / figures["wall"]
+    figures["per_chunk_us"] = figures["cpu"] / total * 1e6
+    return figures
+
+
 def async_fanout(side: str, url: str, quick: bool) -> Dict[str, float]:
     import asyncio
 
@@ -269,6 +331,8 @@ CASES: Dict[str, Callable[[str, str, bool], Dict[str, float]]] = {
     "cold_start": cold_start,
     "small_call": small_call,
     "large_list": large_list,
+    "jobs_list": jobs_list,
+    "follow_logs": follow_logs,
     "async_fanout": async_fanout,
     "streaming": streaming,
     "streaming_async": streaming_async,

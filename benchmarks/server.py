@@ -8,6 +8,8 @@ ignored, so a client's base URL can pick a data set):
 
   /small/api/v1/instances      50 varied instances in the envelope
   /large/api/v1/instances      5,000 varied instances
+  /api/v1/jobs                 1,000 varied jobs, each with 3 attempts and 2 GPU candidates
+  /lN/api/v1/jobs/{id}/logs    a log of N chunks, read ?after=K in pages of 1,000
   /eN/v1/chat/completions      a chat stream of N events, 10 per write; the first
                                carries the time it was sent, then 0.2 s of quiet
   /v1/videos, /v1/videos/{id}  a job (queued when made, then completed)
@@ -63,6 +65,76 @@ def instance(i: int, rng: random.Random) -> Dict[str, object]:
     return item
 
 
+def job(i: int, rng: random.Random) -> Dict[str, object]:
+    status = rng.choice(("succeeded", "failed", "running", "queued"))
+    stamp = f"2026-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}T0{rng.randint(0, 9)}:{rng.randint(10, 59)}:00Z"
+    gpus = [{"gpu_type": gpu, "gpu_count": rng.choice((1, 2, 8))} for gpu in rng.sample(GPUS, 2)]
+    attempts = [
+        {
+            "attempt": n,
+            "status": "failed" if n < 3 else status,
+            "gpu_type": gpus[0]["gpu_type"],
+            "gpu_count": gpus[0]["gpu_count"],
+            "deployment_id": f"dep_{i:06d}_{n}",
+            "exit_code": 1 if n < 3 else None,
+            "error": "preempted" if n < 3 else None,
+            "started_at": stamp,
+            "ended_at": stamp if n < 3 else None,
+            "cost_usd": round(rng.uniform(0, 5), 4),
+            "region": rng.choice(("us-east", "eu-west")),
+        }
+        for n in (1, 2, 3)
+    ]
+    return {
+        "id": f"job_{i:08x}{rng.getrandbits(24):06x}",
+        "name": f"sweep-{i}",
+        "status": status,
+        "command": f"python train.py --seed {i}",
+        "gpu_type": gpus[0]["gpu_type"],
+        "gpu_count": gpus[0]["gpu_count"],
+        "gpu_candidates": gpus,
+        "max_runtime_minutes": 240,
+        "image": "runcrate/pytorch:2.4-cuda12.4",
+        "env_keys": ["WANDB_API_KEY", "HF_TOKEN"],
+        "attempt": 3,
+        "max_retries": 2,
+        "retry_on": ["machine_failure"],
+        "attempts": attempts,
+        "exit_code": 0 if status == "succeeded" else None,
+        "tags": {"team": rng.choice(("ml", "research")), "sweep": "lr"},
+        "job_index": i % 16,
+        "created_at": stamp,
+        "started_at": stamp,
+        "ended_at": stamp if status in ("succeeded", "failed") else None,
+        "cost_per_hour": round(rng.uniform(0.2, 20), 2),
+        "cost_usd": round(rng.uniform(0, 15), 4),
+        "log_bytes": rng.randint(0, 10**7),
+    }
+
+
+def jobs_envelope(count: int) -> bytes:
+    rng = random.Random(count)
+    return json.dumps(
+        {"data": [job(i, rng) for i in range(count)], "meta": {"total": count, "hasMore": False}}
+    ).encode()
+
+
+LOG_PAGE = 1000
+
+
+@functools.cache
+def log_page(total: int, after: int) -> bytes:
+    """The page of a ``total``-chunk log from cursor ``after``: its chunks, then done once all were read."""
+    end = min(after + LOG_PAGE, total)
+    chunks = [
+        {"seq": n, "ts": "2026-01-01T00:00:00.000Z", "text": f"step {n} loss 0.{n % 997:03d}\n"}
+        for n in range(after, end)
+    ]
+    done = end >= total
+    page = {"job_id": "job_bench", "status": "succeeded" if done else "running", "chunks": chunks, "cursor": end}
+    return response(json.dumps({"data": {**page, "truncated": False, "done": done}}).encode())
+
+
 def envelope(count: int) -> bytes:
     rng = random.Random(count)
     items = [instance(i, rng) for i in range(count)]
@@ -74,7 +146,7 @@ def response(body: bytes, content_type: str = "application/json", status: str = 
     return head.encode() + body
 
 
-BODIES = {"small": response(envelope(50)), "large": response(envelope(5000))}
+BODIES = {"small": response(envelope(50)), "large": response(envelope(5000)), "jobs": response(jobs_envelope(1000))}
 JOB = response(json.dumps({"id": "vid_bench", "status": "completed", "model": "google/veo-3.0"}).encode())
 QUEUED = response(json.dumps({"id": "vid_bench", "status": "queued", "model": "google/veo-3.0"}).encode())
 TRANSCRIPT = response(json.dumps({"text": "ok", "duration": 1.0}).encode())
@@ -158,14 +230,20 @@ class Handler(asyncio.Protocol):
                 return False
         method, target, headers = self.pending
         self.pending = None
-        task = asyncio.ensure_future(self.answer(method, target.split("?")[0], headers))
+        path, _, query = target.partition("?")
+        task = asyncio.ensure_future(self.answer(method, path, query, headers))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return bool(self.buffer)
 
-    async def answer(self, method: str, path: str, headers: Dict[str, str]) -> None:
+    async def answer(self, method: str, path: str, query: str, headers: Dict[str, str]) -> None:
         size = number_in(path, "s", 512 * 1024 * 1024)
-        if path.endswith("/artifacts"):
+        if path.endswith("/logs"):
+            after = re.search(r"(?:^|&)after=(\d+)", query)
+            self.transport.write(log_page(number_in(path, "l", 100_000), int(after.group(1)) if after else 0))
+        elif path.endswith("/api/v1/jobs"):
+            self.transport.write(BODIES["jobs"])
+        elif path.endswith("/artifacts"):
             self.transport.write(artifact_listing(size))
         elif "/artifacts/" in path:
             self.transport.write(redirect(f"http://{headers['host']}/s{size}/blob"))
