@@ -1384,6 +1384,10 @@ class Model:
             extra = self.__dict__.get("extra")
             if extra and name in extra:
                 return extra[name]
+            if name == "extra" and _plan_of(type(self)).keeps_extra:
+                # A decoded model without unknown fields gets its empty ``extra`` when first read: a dict
+                # holding a dict is one the garbage collector tracks, and lists of thousands would cost it.
+                return self.__dict__.setdefault("extra", {})
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
         # Until a model is made a dataclass (see ``api_model``), these stand in for the methods it then has.
@@ -1650,7 +1654,6 @@ class _Shape(NamedTuple):
     made: Tuple[Tuple[str, Callable[[], Any]], ...]  # absent or null list fields: a new list each
     converts: Tuple[Tuple[str, Callable[[Any], Any]], ...]  # fields whose value this shape's types must convert
     reshaped: bool  # whether any key is renamed or dropped, or any field filled in
-    keeps_extra: bool  # whether the model has ``extra`` (every one but Secret)
 
 
 class _Plan:
@@ -1718,16 +1721,7 @@ class _Plan:
         if not self.keeps_extra:
             dropped, extras = dropped + extras, []
         reshaped = bool(renames or dropped or defaults or made)
-        return _Shape(
-            tuple(renames),
-            tuple(dropped),
-            tuple(extras),
-            defaults,
-            tuple(made),
-            tuple(converts),
-            reshaped,
-            self.keeps_extra,
-        )
+        return _Shape(tuple(renames), tuple(dropped), tuple(extras), defaults, tuple(made), tuple(converts), reshaped)
 
 
 def _reshape(shape: _Shape, obj: Dict[str, Any]) -> None:
@@ -1786,8 +1780,8 @@ def _built(cls: Type[M], obj: Any, shapes: Dict[Tuple[Any, ...], _Shape]) -> M:
         _reshape(shape, obj)
     for name, convert in shape.converts:
         obj[name] = convert(obj[name])
-    if shape.keeps_extra:
-        obj["extra"] = {key: obj.pop(key) for key in shape.extras} if shape.extras else {}
+    if shape.extras:  # else ``extra`` is made when first read (see Model.__getattr__)
+        obj["extra"] = {key: obj.pop(key) for key in shape.extras}
     model = cls.__new__(cls)
     model.__dict__ = obj
     return model

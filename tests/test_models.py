@@ -205,6 +205,21 @@ def test_unknown_keys_are_kept_or_dropped_whatever_the_number_of_shapes() -> Non
     assert vars(secret) == {"key": "A", "sensitive": None, "updated_at": None}
 
 
+def test_extra_of_a_model_without_unknown_fields_is_made_when_first_read() -> None:
+    import gc
+
+    page = runcrate.decode_page(runcrate.Instance)({"data": [{"id": "i", "name": "n", "status": "s"}]})
+    inst = page[0]
+    assert not gc.is_tracked(vars(inst))  # no dict inside: thousands of these cost the collector nothing
+    assert inst.extra == {} and inst.extra is inst.extra
+    inst.extra["note"] = "kept"
+    assert inst.note == "kept" and inst.to_dict()["note"] == "kept"
+    assert inst == runcrate.decode(runcrate.Instance, {"id": "i", "name": "n", "status": "s", "note": "kept"})
+    assert pickle.loads(pickle.dumps(inst)).extra == {"note": "kept"}
+    with pytest.raises(AttributeError):
+        runcrate.decode(runcrate.Secret, {"key": "A"}).extra  # noqa: B018 - a Secret keeps nothing unknown
+
+
 def test_a_model_reads_as_a_dict_too() -> None:
     job = runcrate.decode(runcrate.InferenceModel, {"id": "m", "new_field": 3})
     assert job["id"] == "m" and job["new_field"] == 3 and job.get("nothing", 7) == 7
