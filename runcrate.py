@@ -977,7 +977,7 @@ class Session(SessionConfig[requests.Session]):
         requests session and the environment, read once per API surface
         rather than on every request as ``requests.Session.request`` does.
         """
-        surface = call.inference if call.url is None else "/".join(call.url.split("/", 3)[:3])
+        surface = call.surface
         options = self._send_options.get(surface)
         if options is None:
             url = call.url or (self.inference_url if call.inference else self.base_url)
@@ -2745,6 +2745,15 @@ class Call(Generic[T]):
                 self.body = {**(self.body or {}), **body}
             else:
                 raise TypeError(f"extra_body cannot be merged into the body of {self.method} {self.path}")
+
+    @property
+    def surface(self) -> Union[bool, str]:
+        """Where the call goes, for settings read once per place.
+
+        The inference surface (True), the infrastructure one (False), or the
+        scheme and host of a URL outside the API.
+        """
+        return self.inference if self.url is None else "/".join(self.url.split("/", 3)[:3])
 
     def marked(self, error: RuncrateError) -> RuncrateError:
         """``error``, with this call's Idempotency-Key when it carries one (``error.idempotency_key``)."""

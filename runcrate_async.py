@@ -184,7 +184,7 @@ class AsyncSession(rc.SessionConfig[aiohttp.ClientSession]):
         """``proxy``/``proxy_auth`` from the environment for a call's surface (none for a caller's ClientSession)."""
         if not self._owns_http:
             return {}
-        surface = call.inference if call.url is None else "/".join(call.url.split("/", 3)[:3])
+        surface = call.surface
         found = self._proxies.get(surface)
         if found is None:
             url = yarl.URL(call.url or (self.inference_url if call.inference else self.base_url))
