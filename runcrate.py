@@ -1622,20 +1622,18 @@ def _convert_list(convert_item: Callable[[Any], Any], value: Any) -> List[Any]:
     return [convert_item(x) for x in _to_list(value)]
 
 
-def _exact_kind(hint: Any) -> Optional[type]:
+def _exact_kind(hint: Any, convert: Optional[Callable[[Any], Any]]) -> Optional[type]:
     """The JSON type a field's value is taken as it is in (str for ``str``, dict for ``Dict[str, Any]``)."""
     if hint in (str, int, float, bool):
         return hint  # type: ignore[no-any-return]
-    origin = getattr(hint, "__origin__", None)
-    if origin in (dict, Dict):
+    if convert is _to_dict:
         return dict
-    if origin in (list, List) and _converter(hint) is _to_list:
+    if convert is _to_list:
         return list
     return None
 
 
 class _Field(NamedTuple):
-    name: str
     required: bool
     default: Any
     factory: Optional[Callable[[], Any]]
@@ -1687,7 +1685,8 @@ class _Plan:
             factory = None if f.default_factory is dataclasses.MISSING else f.default_factory
             required = f.default is dataclasses.MISSING and factory is None
             default = None if f.default is dataclasses.MISSING else f.default
-            self.fields[f.name] = _Field(f.name, required, default, factory, _exact_kind(hint), _converter(hint))
+            convert = _converter(hint)
+            self.fields[f.name] = _Field(required, default, factory, _exact_kind(hint, convert), convert)
         # Every field reads its camelCase spelling too (sizeGb, createdAt, ...).
         self.renames = {_camel(name): name for name in self.fields if _camel(name) != name}
         self.shapes = _Shapes(self.shape)
