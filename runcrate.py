@@ -1559,13 +1559,13 @@ def _to_str_list(v: Any) -> List[str]:
 def _to_datetime(v: Any) -> datetime:
     if type(v) is str:
         try:
-            parsed = datetime.fromisoformat(v)
+            parsed = _from_iso(v)
         except ValueError:
             parsed = datetime.fromisoformat(_normalise_iso(v))
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=_UTC)
     if type(v) in (int, float):
         try:
-            return datetime.fromtimestamp(v, tz=timezone.utc)
+            return datetime.fromtimestamp(v, tz=_UTC)
         except (OverflowError, OSError):  # past the platform's range: an OSError on some, never the SDK's
             raise ValueError(f"timestamp {v} is out of range") from None
     raise TypeError(f"expected a timestamp, got {type(v).__name__}")
@@ -1581,6 +1581,17 @@ def _normalise_iso(text: str) -> str:
         return text
     digits = len(rest) - len(rest.lstrip("0123456789"))
     return f"{head}.{rest[:digits][:6].ljust(6, '0')}{rest[digits:]}"
+
+
+_UTC = timezone.utc
+
+
+def _iso_normalised(text: str) -> datetime:
+    return datetime.fromisoformat(_normalise_iso(text))
+
+
+# Python 3.11 reads every ISO 8601 form the API sends as it is; older ones need it normalised first.
+_from_iso: Callable[[str], datetime] = datetime.fromisoformat if sys.version_info >= (3, 11) else _iso_normalised
 
 
 _SCALARS: Dict[Any, Callable[[Any], Any]] = {
@@ -1651,6 +1662,7 @@ class _Shape(NamedTuple):
     defaults: Dict[str, Any]  # absent fields' declared defaults
     made: Tuple[Tuple[str, Callable[[], Any]], ...]  # absent or null list fields: a new list each
     converts: Tuple[Tuple[str, Callable[[Any], Any]], ...]  # fields whose value this shape's types must convert
+    stamps: Tuple[str, ...]  # timestamp fields given as text, parsed in the decoding loop itself
     reshaped: bool  # whether any key is renamed or dropped, or any field filled in
 
 
@@ -1705,7 +1717,7 @@ class _Plan:
                 dropped.append(key)
             elif key not in self.fields:
                 extras.append(key)
-        defaults, made, converts = {}, [], []
+        defaults, made, converts, stamps = {}, [], [], []
         for name, field in self.fields.items():
             kind = typed.get(name)
             if kind is None or kind is type(None):
@@ -1715,12 +1727,23 @@ class _Plan:
                     made.append((name, field.factory))
                 elif kind is None:
                     defaults[name] = field.default
+            elif kind is str and field.convert is _to_datetime:
+                stamps.append(name)
             elif kind is not field.kind and field.convert is not None:
                 converts.append((name, field.convert))
         if not self.keeps_extra:
             dropped, extras = dropped + extras, []
         reshaped = bool(renames or dropped or defaults or made)
-        return _Shape(tuple(renames), tuple(dropped), tuple(extras), defaults, tuple(made), tuple(converts), reshaped)
+        return _Shape(
+            tuple(renames),
+            tuple(dropped),
+            tuple(extras),
+            defaults,
+            tuple(made),
+            tuple(converts),
+            tuple(stamps),
+            reshaped,
+        )
 
 
 def _reshape(shape: _Shape, obj: Dict[str, Any]) -> None:
@@ -1767,23 +1790,35 @@ def _plan_of(cls: type) -> _Plan:
 
 def _decode_model(cls: Type[M], obj: Any) -> M:
     """``obj``, a dict the SDK parsed and owns, turned into ``cls`` in place (it becomes the model's ``__dict__``)."""
-    return _built(cls, obj, _plan_of(cls).shapes)
+    return _built(cls, (obj,), _plan_of(cls).shapes)[0]
 
 
-def _built(cls: Type[M], obj: Any, shapes: Dict[Tuple[Any, ...], _Shape]) -> M:
-    if type(obj) is not dict:
-        raise TypeError(f"expected an object for {cls.__name__}, got {type(obj).__name__}")
-    seen = (*obj, *map(type, obj.values()))  # its keys, then its values' types: a tuple built and hashed in C
-    shape = shapes[seen]
-    if shape.reshaped:
-        _reshape(shape, obj)
-    for name, convert in shape.converts:
-        obj[name] = convert(obj[name])
-    if shape.extras:  # else ``extra`` is made when first read (see Model.__getattr__)
-        obj["extra"] = {key: obj.pop(key) for key in shape.extras}
-    model = cls.__new__(cls)
-    model.__dict__ = obj
-    return model
+def _built(cls: Type[M], objects: Iterable[Any], shapes: Dict[Tuple[Any, ...], _Shape]) -> List[M]:
+    # One loop for all of a list's objects, its steps inline: a Python call per object,
+    # or per timestamp, would cost as much as the rest of the object's decoding.
+    models = []
+    new = cls.__new__
+    for obj in objects:
+        if type(obj) is not dict:
+            raise TypeError(f"expected an object for {cls.__name__}, got {type(obj).__name__}")
+        seen = (*obj, *map(type, obj.values()))  # its keys, then its values' types: built and hashed in C
+        shape = shapes[seen]
+        if shape.reshaped:
+            _reshape(shape, obj)
+        for name in shape.stamps:
+            try:
+                moment = _from_iso(obj[name])
+            except ValueError:
+                moment = _to_datetime(obj[name])  # the other spellings it reads, or its error
+            obj[name] = moment if moment.tzinfo is not None else moment.replace(tzinfo=_UTC)
+        for name, convert in shape.converts:
+            obj[name] = convert(obj[name])
+        if shape.extras:  # else ``extra`` is made when first read (see Model.__getattr__)
+            obj["extra"] = {key: obj.pop(key) for key in shape.extras}
+        model = new(cls)
+        model.__dict__ = obj
+        models.append(model)
+    return models
 
 
 def _decode_list(cls: Type[M], items: Any) -> List[M]:
@@ -1792,7 +1827,7 @@ def _decode_list(cls: Type[M], items: Any) -> List[M]:
         # The objects of one answer share their key strings (the JSON parser's), so
         # this list's own shapes compare by identity, before the class's by value.
         shapes = _Shapes(shapes.__getitem__)
-    return [_built(cls, item, shapes) for item in items]
+    return _built(cls, items, shapes)
 
 
 def decode_many(cls: Type[M], items: List[Any]) -> List[M]:
