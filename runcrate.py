@@ -1553,7 +1553,13 @@ def _to_list(v: Any) -> List[Any]:
 
 
 def _to_str_list(v: Any) -> List[str]:
-    return [_to_str(x) for x in _to_list(v)]
+    items = _to_list(v)
+    if set(map(type, items)) <= _ONLY_TEXT:  # checked in C: the usual case, taken as it is
+        return items
+    return [_to_str(x) for x in items]
+
+
+_ONLY_TEXT = frozenset({str})
 
 
 def _to_datetime(v: Any) -> datetime:
@@ -1650,6 +1656,7 @@ class _Field(NamedTuple):
     factory: Optional[Callable[[], Any]]
     kind: Optional[type]  # a value of this type is taken as it is
     convert: Optional[Callable[[Any], Any]]  # checks and converts a value of any other type
+    listed: Optional[type]  # the model of a list-of-models field
 
 
 class _Shape(NamedTuple):
@@ -1663,6 +1670,7 @@ class _Shape(NamedTuple):
     made: Tuple[Tuple[str, Callable[[], Any]], ...]  # absent or null list fields: a new list each
     converts: Tuple[Tuple[str, Callable[[Any], Any]], ...]  # fields whose value this shape's types must convert
     stamps: Tuple[str, ...]  # timestamp fields given as text, parsed in the decoding loop itself
+    nested: Tuple[Tuple[str, type], ...]  # list-of-models fields given as lists, with their model
     reshaped: bool  # whether any key is renamed or dropped, or any field filled in
 
 
@@ -1698,7 +1706,10 @@ class _Plan:
             required = f.default is dataclasses.MISSING and factory is None
             default = None if f.default is dataclasses.MISSING else f.default
             convert = _converter(hint)
-            self.fields[f.name] = _Field(required, default, factory, _exact_kind(hint, convert), convert)
+            listed = (
+                convert.args[0] if isinstance(convert, functools.partial) and convert.func is _decode_list else None
+            )
+            self.fields[f.name] = _Field(required, default, factory, _exact_kind(hint, convert), convert, listed)
         # Every field reads its camelCase spelling too (sizeGb, createdAt, ...).
         self.renames = {_camel(name): name for name in self.fields if _camel(name) != name}
         self.shapes = _Shapes(self.shape)
@@ -1717,7 +1728,7 @@ class _Plan:
                 dropped.append(key)
             elif key not in self.fields:
                 extras.append(key)
-        defaults, made, converts, stamps = {}, [], [], []
+        defaults, made, converts, stamps, nested = {}, [], [], [], []
         for name, field in self.fields.items():
             kind = typed.get(name)
             if kind is None or kind is type(None):
@@ -1729,6 +1740,8 @@ class _Plan:
                     defaults[name] = field.default
             elif kind is str and field.convert is _to_datetime:
                 stamps.append(name)
+            elif kind is list and field.listed is not None:
+                nested.append((name, field.listed))
             elif kind is not field.kind and field.convert is not None:
                 converts.append((name, field.convert))
         if not self.keeps_extra:
@@ -1742,6 +1755,7 @@ class _Plan:
             tuple(made),
             tuple(converts),
             tuple(stamps),
+            tuple(nested),
             reshaped,
         )
 
@@ -1790,11 +1804,23 @@ def _plan_of(cls: type) -> _Plan:
 
 def _decode_model(cls: Type[M], obj: Any) -> M:
     """``obj``, a dict the SDK parsed and owns, turned into ``cls`` in place (it becomes the model's ``__dict__``)."""
-    return _built(cls, (obj,), _plan_of(cls).shapes)[0]
+    return _built(cls, (obj,), {})[0]
 
 
-def _built(cls: Type[M], objects: Iterable[Any], shapes: Dict[Tuple[Any, ...], _Shape]) -> List[M]:
-    # One loop for all of a list's objects, its steps inline: a Python call per object,
+def _decode_list(cls: Type[M], items: Any) -> List[M]:
+    return _built(cls, _to_list(items), {})
+
+
+def _built(cls: Type[M], objects: Iterable[Any], tables: Dict[type, _Shapes]) -> List[M]:
+    """``objects`` decoded into ``cls`` in place, looking shapes up in ``tables``, this answer's own per class.
+
+    The objects of one answer share their key strings (the JSON parser's), so
+    its own shapes compare by identity, before the class's by value.
+    """
+    shapes = tables.get(cls)
+    if shapes is None:
+        shapes = tables[cls] = _Shapes(_plan_of(cls).shapes.__getitem__)
+    # One loop for all the objects, its steps inline: a Python call per object,
     # or per timestamp, would cost as much as the rest of the object's decoding.
     models = []
     new = cls.__new__
@@ -1811,6 +1837,8 @@ def _built(cls: Type[M], objects: Iterable[Any], shapes: Dict[Tuple[Any, ...], _
             except ValueError:
                 moment = _to_datetime(obj[name])  # the other spellings it reads, or its error
             obj[name] = moment if moment.tzinfo is not None else moment.replace(tzinfo=_UTC)
+        for name, element in shape.nested:
+            obj[name] = _built(element, obj[name], tables)
         for name, convert in shape.converts:
             obj[name] = convert(obj[name])
         if shape.extras:  # else ``extra`` is made when first read (see Model.__getattr__)
@@ -1819,15 +1847,6 @@ def _built(cls: Type[M], objects: Iterable[Any], shapes: Dict[Tuple[Any, ...], _
         model.__dict__ = obj
         models.append(model)
     return models
-
-
-def _decode_list(cls: Type[M], items: Any) -> List[M]:
-    shapes = _plan_of(cls).shapes
-    if len(_to_list(items)) > 8:
-        # The objects of one answer share their key strings (the JSON parser's), so
-        # this list's own shapes compare by identity, before the class's by value.
-        shapes = _Shapes(shapes.__getitem__)
-    return _built(cls, items, shapes)
 
 
 def decode_many(cls: Type[M], items: List[Any]) -> List[M]:

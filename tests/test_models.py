@@ -175,6 +175,25 @@ def test_objects_of_one_shape_still_have_each_value_checked() -> None:
     assert [i.gpu_count for i in page] == [8, 2] and all(type(i.gpu_count) is int for i in page)
 
 
+def test_nested_lists_of_one_answer_are_checked_object_by_object() -> None:
+    decode = runcrate.decode_page(runcrate.Job)
+    attempt = {"attempt": 1, "status": "failed", "gpu_type": "A100", "gpu_count": 1, "started_at": "2026-01-01T00:00:00"}
+    job = {"id": "j", "name": "a", "status": "queued", "command": "ls", "gpu_type": "A100", "gpu_count": 1}
+    job.update(max_runtime_minutes=60, created_at="2026-01-01T00:00:00Z")
+    jobs = [{**job, "env_keys": ["A", 2], "attempts": [{**attempt}, {**attempt, "attempt": 2}]} for _ in range(3)]
+    page = decode({"data": copy.deepcopy(jobs)})
+    assert [a.attempt for a in page[2].attempts] == [1, 2] and page[0].env_keys == ["A", "2"]
+    assert page[1].attempts[1].started_at == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for bad in [{"started_at": "later"}, {"gpu_count": 1.5}]:
+        wrong = copy.deepcopy(jobs)
+        wrong[2]["attempts"][1].update(bad)  # the shape of the attempts before it: still checked
+        with pytest.raises((TypeError, ValueError)):
+            decode({"data": wrong})
+    for bad_list in [["A", {"k": 1}], "A"]:
+        with pytest.raises(TypeError):
+            decode({"data": [*copy.deepcopy(jobs[:2]), {**job, "env_keys": bad_list}]})
+
+
 def test_decoding_leaves_the_given_object_as_it_was() -> None:
     job = {"id": "j", "name": "a", "status": "queued", "command": "ls", "gpu_type": "A100", "gpu_count": 1}
     job.update(
