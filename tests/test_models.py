@@ -177,7 +177,13 @@ def test_objects_of_one_shape_still_have_each_value_checked() -> None:
 
 def test_nested_lists_of_one_answer_are_checked_object_by_object() -> None:
     decode = runcrate.decode_page(runcrate.Job)
-    attempt = {"attempt": 1, "status": "failed", "gpu_type": "A100", "gpu_count": 1, "started_at": "2026-01-01T00:00:00"}
+    attempt = {
+        "attempt": 1,
+        "status": "failed",
+        "gpu_type": "A100",
+        "gpu_count": 1,
+        "started_at": "2026-01-01T00:00:00",
+    }
     job = {"id": "j", "name": "a", "status": "queued", "command": "ls", "gpu_type": "A100", "gpu_count": 1}
     job.update(max_runtime_minutes=60, created_at="2026-01-01T00:00:00Z")
     jobs = [{**job, "env_keys": ["A", 2], "attempts": [{**attempt}, {**attempt, "attempt": 2}]} for _ in range(3)]
