@@ -3625,8 +3625,8 @@ def get_instance(id: str, **options: Unpack[CallOptions]) -> Call[Instance]:
 def update_instance(
     id: str,
     *,
-    max_runtime_minutes: Any = OMITTED,
-    idle_shutdown_minutes: Any = OMITTED,
+    max_runtime_minutes: Optional[int] = OMITTED,
+    idle_shutdown_minutes: Optional[int] = OMITTED,
     **options: Unpack[CallOptions],
 ) -> Call[Instance]:
     """Change an instance's auto-stop limits (PATCH /instances/{id}).
@@ -4820,8 +4820,7 @@ def list_all_jobs(
     page_size: int = 100,
 ) -> Iterator[Job]:
     """Every job matching the filters (as ``list_jobs``), fetched a page at a time as the iteration reaches it."""
-    filters: Dict[str, Any] = {"status": status, "tags": tags, "group_id": group_id, "q": q, "gpu_type": gpu_type}
-    filters["created_after"] = created_after
+    filters = dict(status=status, tags=tags, group_id=group_id, q=q, gpu_type=gpu_type, created_after=created_after)
     return iterate_flow(session, job_pages(page_size, filters))
 
 

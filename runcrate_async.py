@@ -886,8 +886,7 @@ def list_all_jobs(
     page_size: int = 100,
 ) -> AsyncIterator[rc.Job]:
     """Every job matching the filters, as ``runcrate.list_all_jobs``: ``async for job in ...``."""
-    filters: Dict[str, Any] = {"status": status, "tags": tags, "group_id": group_id, "q": q, "gpu_type": gpu_type}
-    filters["created_after"] = created_after
+    filters = dict(status=status, tags=tags, group_id=group_id, q=q, gpu_type=gpu_type, created_after=created_after)
     return iterate_flow(session, rc.job_pages(page_size, filters))
 
 

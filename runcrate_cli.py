@@ -106,8 +106,6 @@ def _typed_dict_fields(annotation: str) -> List[inspect.Parameter]:
 def add_parameter(parser: argparse.ArgumentParser, parameter: inspect.Parameter) -> None:
     """A positional argument for an id, a ``--flag`` named after any other parameter, typed by its annotation."""
     kind = str(parameter.annotation)
-    if kind == "Any" and parameter.name.endswith("_minutes"):  # update's limits: a number, or OMITTED
-        kind = "int"
     if parameter.kind is parameter.POSITIONAL_OR_KEYWORD and parameter.default is parameter.empty:
         parser.add_argument(parameter.name, metavar=parameter.name.upper())
         return
