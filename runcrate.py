@@ -1672,6 +1672,7 @@ class _Shape(NamedTuple):
     stamps: Tuple[str, ...]  # timestamp fields given as text, parsed in the decoding loop itself
     nested: Tuple[Tuple[str, type], ...]  # list-of-models fields given as lists, with their model
     reshaped: bool  # whether any key is renamed or dropped, or any field filled in
+    more: bool  # whether anything is to be done beyond parsing ``stamps``
 
 
 class _Plan:
@@ -1747,6 +1748,7 @@ class _Plan:
         if not self.keeps_extra:
             dropped, extras = dropped + extras, []
         reshaped = bool(renames or dropped or defaults or made)
+        more = reshaped or bool(nested or converts or extras)
         return _Shape(
             tuple(renames),
             tuple(dropped),
@@ -1757,6 +1759,7 @@ class _Plan:
             tuple(stamps),
             tuple(nested),
             reshaped,
+            more,
         )
 
 
@@ -1829,20 +1832,21 @@ def _built(cls: Type[M], objects: Iterable[Any], tables: Dict[type, _Shapes]) ->
             raise TypeError(f"expected an object for {cls.__name__}, got {type(obj).__name__}")
         seen = (*obj, *map(type, obj.values()))  # its keys, then its values' types: built and hashed in C
         shape = shapes[seen]
-        if shape.reshaped:
-            _reshape(shape, obj)
+        if shape.more:  # the common shape has only timestamps to parse, if anything
+            if shape.reshaped:
+                _reshape(shape, obj)
+            for name, element in shape.nested:
+                obj[name] = _built(element, obj[name], tables)
+            for name, convert in shape.converts:
+                obj[name] = convert(obj[name])
+            if shape.extras:  # else ``extra`` is made when first read (see Model.__getattr__)
+                obj["extra"] = {key: obj.pop(key) for key in shape.extras}
         for name in shape.stamps:
             try:
                 moment = _from_iso(obj[name])
             except ValueError:
                 moment = _to_datetime(obj[name])  # the other spellings it reads, or its error
             obj[name] = moment if moment.tzinfo is not None else moment.replace(tzinfo=_UTC)
-        for name, element in shape.nested:
-            obj[name] = _built(element, obj[name], tables)
-        for name, convert in shape.converts:
-            obj[name] = convert(obj[name])
-        if shape.extras:  # else ``extra`` is made when first read (see Model.__getattr__)
-            obj["extra"] = {key: obj.pop(key) for key in shape.extras}
         model = new(cls)
         model.__dict__ = obj
         models.append(model)
